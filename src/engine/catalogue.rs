@@ -1,0 +1,62 @@
+//! The rule catalogue: data embedded in the binary (`src/rules.yaml`), parsed once per engine build.
+
+use crate::types::Category;
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// The catalogue's source text, embedded at build time.
+pub const RULES_YAML: &str = include_str!("../rules.yaml");
+
+/// One rule as written in the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub category: Category,
+    #[serde(default)]
+    pub builtin: bool,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub entropy: Option<f64>,
+    #[serde(default)]
+    pub validate: Option<Validator>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    pub why: String,
+    pub fix: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negatives: Vec<String>,
+}
+
+/// Named post-match checks a rule may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validator {
+    Jwt,
+    NotPlaceholderPassword,
+    Bearer,
+    Generic,
+}
+
+/// The parsed catalogue (parsed once per process; it is static data).
+pub fn catalogue() -> &'static [RuleSpec] {
+    static CAT: OnceLock<Vec<RuleSpec>> = OnceLock::new();
+    CAT.get_or_init(|| {
+        serde_yaml::from_str(RULES_YAML).expect("embedded rules.yaml is valid (checked by tests)")
+    })
+}
+
+/// Looks up a rule's text by id.
+pub fn rule_spec(id: &str) -> Option<&'static RuleSpec> {
+    catalogue().iter().find(|r| r.id == id)
+}
+
+/// Whether `id` names a rule of the catalogue.
+pub fn is_rule_id(id: &str) -> bool {
+    rule_spec(id).is_some()
+}

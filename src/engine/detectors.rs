@@ -1,0 +1,1045 @@
+//! The built-in detectors (private keys, `.env` blocks, personal data, internal names), the generic
+//! assignment check, and overlap resolution.
+
+use super::validators::{self, card_issuer_ok, iban_length, iban_mod97, luhn, ssn_ok};
+use super::{byte_regex, Engine, EngineError, Raw, RuleInfo};
+use crate::types::Category;
+use regex::bytes::Regex;
+use std::collections::BTreeMap;
+
+/// Host suffixes that are internal by convention (RFC 6762, RFC 8375, common practice).
+pub const INTERNAL_SUFFIXES: &[&str] = &[
+    ".internal",
+    ".corp",
+    ".local",
+    ".lan",
+    ".intranet",
+    ".home.arpa",
+];
+
+/// Mutable state of one scan.
+pub struct State {
+    pub found: Vec<Raw>,
+    pub scanned_until: Vec<usize>,
+    pub hits: Vec<usize>,
+    pub key_until: usize,
+}
+
+impl State {
+    pub fn new(rules: usize) -> State {
+        State {
+            found: Vec::new(),
+            scanned_until: vec![0; rules],
+            hits: Vec::new(),
+            key_until: 0,
+        }
+    }
+}
+
+/// The line around `at`, clipped to `before`/`after` bytes.
+pub fn line_window(bytes: &[u8], at: usize, before: usize, after: usize) -> (usize, usize) {
+    let lo = at.saturating_sub(before);
+    let hi = (at + after).min(bytes.len());
+    let s = memchr::memrchr(b'\n', &bytes[lo..at]).map_or(lo, |i| lo + i + 1);
+    let e = memchr::memchr(b'\n', &bytes[at..hi]).map_or(hi, |i| at + i);
+    (s, e)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn byte_at(bytes: &[u8], i: usize) -> u8 {
+    bytes.get(i).copied().unwrap_or(b' ')
+}
+
+fn prev(bytes: &[u8], i: usize) -> u8 {
+    if i == 0 {
+        b' '
+    } else {
+        bytes[i - 1]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emails
+
+const RESERVED_DOMAINS: &[&str] = &["example.com", "example.org", "example.net"];
+const RESERVED_TLDS: &[&str] = &["test", "example", "invalid", "localhost", "local"];
+const FILE_TLDS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "js", "mjs", "ts", "css", "json", "map", "ico",
+    "py", "rs", "go", "txt", "md",
+];
+
+fn is_local_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn is_host_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
+}
+
+pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
+    let mut s = at;
+    while s > 0 && at - s < 64 && is_local_char(bytes[s - 1]) {
+        s -= 1;
+    }
+    while s < at && matches!(bytes[s], b'.' | b'-' | b'+') {
+        s += 1;
+    }
+    if s == at || bytes[at - 1] == b'.' {
+        return;
+    }
+    let mut end = at + 1;
+    while end < bytes.len() && end - at < 254 && is_host_char(bytes[end]) {
+        end += 1;
+    }
+    while end > at + 1 && matches!(bytes[end - 1], b'.' | b'-') {
+        end -= 1;
+    }
+    let domain = &bytes[at + 1..end];
+    let Some(dot) = memchr::memrchr(b'.', domain) else {
+        return;
+    };
+    let tld = &domain[dot + 1..];
+    if tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) || dot == 0 {
+        return;
+    }
+    let dom = String::from_utf8_lossy(domain).to_ascii_lowercase();
+    let tld = String::from_utf8_lossy(tld).to_ascii_lowercase();
+    let reserved = RESERVED_DOMAINS
+        .iter()
+        .any(|r| dom == *r || dom.ends_with(&format!(".{r}")))
+        || RESERVED_TLDS.contains(&tld.as_str())
+        || FILE_TLDS.contains(&tld.as_str());
+    let local = &bytes[s..at];
+    if reserved || local.eq_ignore_ascii_case(b"git") {
+        return;
+    }
+    st.found.push(Raw {
+        info: e.builtins.email,
+        start: s,
+        end,
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internal names
+
+/// A host ending at `end` (exclusive) that is a whole name: not followed by more labels, a call or a
+/// file extension.
+fn host_ends_cleanly(bytes: &[u8], end: usize) -> bool {
+    let next = byte_at(bytes, end);
+    if is_word(next) || next == b'-' || next == b'(' {
+        return false;
+    }
+    if next == b'.' && byte_at(bytes, end + 1).is_ascii_alphanumeric() {
+        return false;
+    }
+    true
+}
+
+/// Expands left from `from` over host characters; returns the host's start.
+fn host_start(bytes: &[u8], from: usize) -> usize {
+    let mut s = from;
+    while s > 0 && from - s < 253 && is_host_char(bytes[s - 1]) {
+        s -= 1;
+    }
+    while s < from && matches!(bytes[s], b'.' | b'-') {
+        s += 1;
+    }
+    s
+}
+
+const CODE_RECEIVERS: &[&[u8]] = &[b"self", b"this", b"threading", b"os", b"ctx", b"cls"];
+
+pub fn internal_suffix(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
+    if at == 0 || !bytes[at - 1].is_ascii_alphanumeric() || !host_ends_cleanly(bytes, end) {
+        return;
+    }
+    let s = host_start(bytes, at);
+    if s >= at || CODE_RECEIVERS.contains(&&bytes[s..at]) {
+        return;
+    }
+    // A path component such as ~/.local or a dotted attribute after a call is not a host.
+    if matches!(prev(bytes, s), b'/' if prev(bytes, s.saturating_sub(1)) == b'~') {
+        return;
+    }
+    st.found.push(Raw {
+        info: e.builtins.internal_host,
+        start: s,
+        end,
+    });
+}
+
+pub fn policy_domain(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
+    if !host_ends_cleanly(bytes, end) {
+        return;
+    }
+    let p = prev(bytes, at);
+    let s = if p == b'.' {
+        host_start(bytes, at)
+    } else if is_host_char(p) {
+        return; // part of a longer label, e.g. notcorp.example.net
+    } else {
+        at
+    };
+    st.found.push(Raw {
+        info: e.builtins.internal_host,
+        start: s,
+        end,
+    });
+}
+
+pub fn codename(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
+    if is_word(prev(bytes, at)) || is_word(byte_at(bytes, end)) {
+        return;
+    }
+    st.found.push(Raw {
+        info: e.builtins.codename,
+        start: at,
+        end,
+    });
+}
+
+/// Parses a dotted quad at `at`; returns its end and octets.
+fn dotted_quad(bytes: &[u8], at: usize) -> Option<(usize, [u32; 4])> {
+    let mut i = at;
+    let mut oct = [0u32; 4];
+    for (k, o) in oct.iter_mut().enumerate() {
+        let st = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() && i - st < 3 {
+            *o = *o * 10 + (bytes[i] - b'0') as u32;
+            i += 1;
+        }
+        if i == st || *o > 255 || (i - st > 1 && bytes[st] == b'0') {
+            return None;
+        }
+        if k < 3 {
+            if byte_at(bytes, i) != b'.' {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    Some((i, oct))
+}
+
+pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
+    let p = prev(bytes, at);
+    if p.is_ascii_alphanumeric() || p == b'.' || p == b'_' || p == b'-' {
+        return;
+    }
+    let Some((end, o)) = dotted_quad(bytes, at) else {
+        return;
+    };
+    let next = byte_at(bytes, end);
+    if next.is_ascii_alphanumeric() || (next == b'.' && byte_at(bytes, end + 1).is_ascii_digit()) {
+        return;
+    }
+    let private =
+        o[0] == 10 || (o[0] == 172 && (16..=31).contains(&o[1])) || (o[0] == 192 && o[1] == 168);
+    if !private {
+        return;
+    }
+    // "version 10.4.12.1", "v10.1.0.2": a version number, not an address.
+    let before = &bytes[at.saturating_sub(12)..at];
+    let before = String::from_utf8_lossy(before).to_ascii_lowercase();
+    let word = before
+        .trim_end()
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    if matches!(
+        word,
+        "version" | "ver" | "v" | "release" | "build" | "firmware"
+    ) {
+        return;
+    }
+    st.found.push(Raw {
+        info: e.builtins.private_ip,
+        start: at,
+        end,
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private keys
+
+pub fn private_key(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
+    if at < st.key_until {
+        return;
+    }
+    // -----BEGIN [WORDS ]PRIVATE KEY[ BLOCK]-----
+    let head_end = match memchr::memmem::find(&bytes[at..(at + 80).min(bytes.len())], b"-----\\n")
+        .or_else(|| {
+            memchr::memmem::find(&bytes[at + 10..(at + 80).min(bytes.len())], b"-----")
+                .map(|i| i + 10)
+        }) {
+        Some(i) => at + i,
+        None => return,
+    };
+    let label = &bytes[at + 10..head_end];
+    let label = label.strip_suffix(b" BLOCK").unwrap_or(label);
+    if !label.ends_with(b"PRIVATE KEY")
+        || !label
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
+    {
+        return;
+    }
+    let body_start = head_end + 5;
+    let limit = (body_start + 64 * 1024).min(bytes.len());
+    let end = match memchr::memmem::find(&bytes[body_start..limit], b"-----END ") {
+        Some(i) => {
+            let tail = body_start + i + 9;
+            match memchr::memmem::find(&bytes[tail..(tail + 80).min(bytes.len())], b"-----") {
+                Some(j) => tail + j + 5,
+                None => tail,
+            }
+        }
+        None => {
+            // Truncated paste: the block runs as far as its base64 body does.
+            let mut i = body_start;
+            let mut last = body_start;
+            while i < limit {
+                let b = bytes[i];
+                if b == b'\n' && byte_at(bytes, i + 1) == b'\n' {
+                    break;
+                }
+                if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\\') {
+                    last = i + 1;
+                } else if !matches!(b, b'\n' | b'\r' | b' ' | b':' | b',' | b'-') {
+                    break;
+                }
+                i += 1;
+            }
+            last
+        }
+    };
+    // A JSON-escaped block ends with its escaped newline.
+    let end = if bytes[end..].starts_with(b"\\n") {
+        end + 2
+    } else {
+        end
+    };
+    st.key_until = end;
+    st.found.push(Raw {
+        info: e.builtins.private_key,
+        start: at,
+        end,
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digit-shaped personal data: cards, SSNs, phones, IBANs
+
+pub struct PiiRegexes {
+    card: Regex,
+    ssn: Regex,
+    ssn_plain: Regex,
+    phone_nanp: Regex,
+    phone_intl: Regex,
+    iban: Regex,
+}
+
+impl PiiRegexes {
+    pub fn new() -> Result<PiiRegexes, EngineError> {
+        Ok(PiiRegexes {
+            card: byte_regex(
+                "credit_card",
+                r"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}|[0-9]{13,19}",
+            )?,
+            ssn: byte_regex("us_ssn", r"[0-9]{3}-[0-9]{2}-[0-9]{4}")?,
+            ssn_plain: byte_regex("us_ssn", r"[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{9}")?,
+            phone_nanp: byte_regex(
+                "phone_number",
+                r"(?:\+?1[ .-]?)?(?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}|\+1[2-9][0-9]{2}[2-9][0-9]{6}",
+            )?,
+            phone_intl: byte_regex(
+                "phone_number",
+                r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}",
+            )?,
+            iban: byte_regex("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}")?,
+        })
+    }
+}
+
+fn is_cluster_byte(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+')
+}
+
+/// Finds runs of digits and separators holding at least nine digits, and runs the digit-shaped PII
+/// checks on a window around each.
+pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
+    let b = &e.builtins;
+    let on = |i: usize| e.infos[i].enabled;
+    if !(on(b.credit_card) || on(b.us_ssn) || on(b.phone_number) || on(b.iban)) {
+        return;
+    }
+    let mut i = 0;
+    let n = bytes.len();
+    // Windows around clusters, merged when they overlap so each byte is checked once.
+    let mut window: Option<(usize, usize)> = None;
+    while i < n {
+        // Skip fast to the next digit, eight bytes at a time.
+        while i + 8 <= n {
+            let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+            if has_digit(w) {
+                break;
+            }
+            i += 8;
+        }
+        while i < n && !bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        let start = i;
+        let mut digits = 0;
+        let mut last_digit = i;
+        while i < n && is_cluster_byte(bytes[i]) {
+            if bytes[i].is_ascii_digit() {
+                digits += 1;
+                last_digit = i;
+            }
+            i += 1;
+        }
+        if digits >= 9 {
+            let (ls, le) = line_window(bytes, start, 48, 256);
+            let ws = start.saturating_sub(40).max(ls);
+            let we = (last_digit + 8).min(le).max(ws);
+            window = match window {
+                Some((ps, pe)) if ws <= pe => Some((ps, pe.max(we))),
+                Some((ps, pe)) => {
+                    scan_pii_window(e, bytes, ps, pe, st);
+                    Some((ws, we))
+                }
+                None => Some((ws, we)),
+            };
+        }
+        if i == start {
+            i += 1;
+        }
+    }
+    if let Some((ps, pe)) = window {
+        scan_pii_window(e, bytes, ps, pe, st);
+    }
+}
+
+/// SWAR test: does any byte of `w` lie in b'0'..=b'9'?
+#[inline]
+fn has_digit(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // bytes >= '0': (x + (0x80 - '0')) has high bit, for x < 0x80
+    let ge0 = w.wrapping_add(ONES * (0x80 - b'0' as u64));
+    // bytes <= '9': (x + (0x80 - ('9' + 1))) has no high bit
+    let gt9 = w.wrapping_add(ONES * (0x80 - (b'9' as u64 + 1)));
+    (ge0 & !gt9 & !w & HIGH) != 0
+}
+
+fn left_clear(bytes: &[u8], s: usize) -> bool {
+    let p = prev(bytes, s);
+    !(p.is_ascii_alphanumeric() || matches!(p, b'_' | b'.' | b'-' | b'/' | b'+' | b':' | b'#'))
+}
+
+fn right_clear(bytes: &[u8], e: usize) -> bool {
+    let n = byte_at(bytes, e);
+    if n.is_ascii_alphanumeric() || n == b'_' {
+        return false;
+    }
+    !(matches!(n, b'.' | b'-' | b'/' | b':') && byte_at(bytes, e + 1).is_ascii_digit())
+}
+
+/// Words just before a number that make it an identifier, not a card or a phone.
+fn id_context(bytes: &[u8], s: usize) -> bool {
+    let before = &bytes[s.saturating_sub(24)..s];
+    let before = String::from_utf8_lossy(before).to_ascii_lowercase();
+    let word = before
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .rsplit(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or("");
+    matches!(
+        word,
+        "order"
+            | "orders"
+            | "invoice"
+            | "tracking"
+            | "shipment"
+            | "ref"
+            | "reference"
+            | "ticket"
+            | "txn"
+            | "transaction"
+            | "id"
+            | "isbn"
+            | "issn"
+            | "build"
+            | "version"
+            | "time"
+            | "timestamp"
+            | "epoch"
+            | "no"
+            | "number"
+            | "sku"
+            | "serial"
+            | "imei"
+            | "account"
+    )
+}
+
+fn digits_of(s: &[u8]) -> Vec<u8> {
+    s.iter().copied().filter(u8::is_ascii_digit).collect()
+}
+
+fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut State) {
+    let b = e.builtins;
+    let on = |i: usize| e.infos[i].enabled;
+    let w = &bytes[ws..we];
+    let mut push = |info, s, end| {
+        st.found.push(Raw {
+            info,
+            start: s,
+            end,
+        })
+    };
+
+    if on(b.credit_card) {
+        for m in e.pii.card.find_iter(w) {
+            let (s, end) = (ws + m.start(), ws + m.end());
+            let seps: Vec<u8> = m
+                .as_bytes()
+                .iter()
+                .copied()
+                .filter(|c| !c.is_ascii_digit())
+                .collect();
+            let d = digits_of(m.as_bytes());
+            if left_clear(bytes, s)
+                && right_clear(bytes, end)
+                && seps.windows(2).all(|p| p[0] == p[1])
+                && (13..=19).contains(&d.len())
+                && card_issuer_ok(&d)
+                && luhn(&d)
+                && !id_context(bytes, s)
+                && d.iter().any(|&x| x != d[0])
+            {
+                push(b.credit_card, s, end);
+            }
+        }
+    }
+    if on(b.us_ssn) {
+        let context = {
+            let (ls, le) = line_window(bytes, ws, 80, 0);
+            let _ = le;
+            let lower = String::from_utf8_lossy(&bytes[ls..we]).to_ascii_lowercase();
+            lower.contains("ssn") || lower.contains("social security")
+        };
+        let plain = context.then_some(&e.pii.ssn_plain);
+        for re in std::iter::once(&e.pii.ssn).chain(plain) {
+            for m in re.find_iter(w) {
+                let (s, end) = (ws + m.start(), ws + m.end());
+                let d = digits_of(m.as_bytes());
+                let num = |r: std::ops::Range<usize>| {
+                    d[r].iter().fold(0u32, |a, &x| a * 10 + (x - b'0') as u32)
+                };
+                if left_clear(bytes, s)
+                    && right_clear(bytes, end)
+                    && ssn_ok(num(0..3), num(3..5), num(5..9))
+                {
+                    push(b.us_ssn, s, end);
+                }
+            }
+        }
+    }
+    if on(b.phone_number) {
+        for re in [&e.pii.phone_nanp, &e.pii.phone_intl] {
+            for m in re.find_iter(w) {
+                let (s, mut end) = (ws + m.start(), ws + m.end());
+                // The international pattern may end on a separator or an unclosed group.
+                while end > s && !bytes[end - 1].is_ascii_digit() {
+                    end -= 1;
+                }
+                let d = digits_of(&bytes[s..end]);
+                let fictional = d.len() >= 10
+                    && &d[d.len() - 7..d.len() - 4] == b"555"
+                    && d[d.len() - 4] == b'0'
+                    && d[d.len() - 3] == b'1';
+                if (8..=15).contains(&d.len())
+                    && left_clear(bytes, s)
+                    && right_clear(bytes, end)
+                    && !id_context(bytes, s)
+                    && !fictional
+                {
+                    push(b.phone_number, s, end);
+                }
+            }
+        }
+    }
+    if on(b.iban) {
+        for m in e.pii.iban.find_iter(w) {
+            let s = ws + m.start();
+            if !left_clear(bytes, s) {
+                continue;
+            }
+            let Some(len) = iban_length(&bytes[s..s + 2]) else {
+                continue;
+            };
+            // Walk the candidate until the country's length is reached.
+            let mut compact = Vec::with_capacity(len);
+            let mut end = s;
+            for (k, &c) in bytes[s..ws + m.end()].iter().enumerate() {
+                if c == b' ' {
+                    continue;
+                }
+                compact.push(c);
+                if compact.len() == len {
+                    end = s + k + 1;
+                    break;
+                }
+            }
+            if compact.len() == len && right_clear(bytes, end) && iban_mod97(&compact) {
+                push(b.iban, s, end);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// .env blocks
+
+/// If the line at `ls..le` looks like `KEY=VALUE` of a dotenv file, returns the key and value spans.
+fn env_line(bytes: &[u8], ls: usize, le: usize) -> Option<((usize, usize), (usize, usize))> {
+    let mut i = ls;
+    if bytes[ls..le].starts_with(b"export ") {
+        i += 7;
+    }
+    let ks = i;
+    if i >= le || !bytes[i].is_ascii_uppercase() {
+        return None;
+    }
+    while i < le && (bytes[i].is_ascii_uppercase() || bytes[i].is_ascii_digit() || bytes[i] == b'_')
+    {
+        i += 1;
+    }
+    if i >= le || bytes[i] != b'=' {
+        return None;
+    }
+    let mut ve = le;
+    while ve > i + 1 && matches!(bytes[ve - 1], b'\r' | b' ' | b'\t') {
+        ve -= 1;
+    }
+    Some(((ks, i), (i + 1, ve)))
+}
+
+fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
+    let s = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+    let e = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+    (s, e)
+}
+
+const SECRET_KEY_WORDS: &[&str] = &[
+    "PASS",
+    "PWD",
+    "SECRET",
+    "TOKEN",
+    "KEY",
+    "CREDENTIAL",
+    "AUTH",
+    "PRIVATE",
+    "DSN",
+    "WEBHOOK",
+    "DATABASE_URL",
+    "CONNECTION",
+];
+
+fn harmless_value(v: &[u8]) -> bool {
+    let v = v.trim_ascii();
+    let v = v
+        .strip_prefix(b"\"")
+        .and_then(|x| x.strip_suffix(b"\""))
+        .or_else(|| v.strip_prefix(b"'").and_then(|x| x.strip_suffix(b"'")))
+        .unwrap_or(v);
+    let lower = v.to_ascii_lowercase();
+    v.is_empty()
+        || (v.len() <= 6 && v.iter().all(u8::is_ascii_digit))
+        || matches!(
+            lower.as_slice(),
+            b"true"
+                | b"false"
+                | b"yes"
+                | b"no"
+                | b"on"
+                | b"off"
+                | b"null"
+                | b"none"
+                | b"localhost"
+                | b"127.0.0.1"
+                | b"0.0.0.0"
+                | b"production"
+                | b"development"
+                | b"staging"
+                | b"test"
+                | b"debug"
+                | b"info"
+                | b"warn"
+                | b"error"
+                | b"dev"
+                | b"prod"
+        )
+        || validators::is_placeholder_password(v)
+}
+
+pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
+    let mut covered_until = 0;
+    let hits = std::mem::take(&mut st.hits);
+    for &h in &hits {
+        if h < covered_until {
+            continue;
+        }
+        let (ls, le) = line_bounds(bytes, h);
+        if env_line(bytes, ls, le).is_none() {
+            continue;
+        }
+        // Grow the block over neighbouring env lines and comments.
+        let mut first = (ls, le);
+        while first.0 > 0 {
+            let (ps, pe) = line_bounds(bytes, first.0 - 1);
+            if env_line(bytes, ps, pe).is_some() || bytes[ps..pe].starts_with(b"#") {
+                first = (ps, pe);
+            } else {
+                break;
+            }
+        }
+        let mut lines = Vec::new();
+        let mut cur = first;
+        loop {
+            if let Some(kv) = env_line(bytes, cur.0, cur.1) {
+                lines.push(kv);
+            } else if !bytes[cur.0..cur.1].starts_with(b"#") {
+                break;
+            }
+            if cur.1 >= bytes.len() {
+                break;
+            }
+            cur = line_bounds(bytes, cur.1 + 1);
+        }
+        let Some(&((bs, _), _)) = lines.first() else {
+            continue;
+        };
+        let &(_, (_, be)) = lines.last().expect("non-empty");
+        covered_until = be.max(le);
+        if lines.len() < 2 {
+            continue;
+        }
+        let has_secret_finding = st.found.iter().any(|r| {
+            r.start >= bs
+                && r.end <= be
+                && matches!(
+                    e.infos[r.info].category,
+                    Category::Secret | Category::PrivateKey
+                )
+        });
+        let sensitive_line = lines.iter().any(|&((ks, ke), (vs, ve))| {
+            let key = &bytes[ks..ke];
+            let key = String::from_utf8_lossy(key);
+            SECRET_KEY_WORDS.iter().any(|w| key.contains(w)) && !harmless_value(&bytes[vs..ve])
+        });
+        if has_secret_finding || sensitive_line {
+            st.found.push(Raw {
+                info: e.builtins.dotenv,
+                start: bs,
+                end: be,
+            });
+        }
+    }
+    st.hits = hits;
+}
+
+/// The value spans of a dotenv block that redaction replaces (harmless values stay).
+pub fn dotenv_values(bytes: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut pos = start;
+    while pos < end {
+        let le = memchr::memchr(b'\n', &bytes[pos..end]).map_or(end, |i| pos + i);
+        if let Some((_, (vs, ve))) = env_line(bytes, pos, le) {
+            if !harmless_value(&bytes[vs..ve]) {
+                out.push((vs, ve));
+            }
+        }
+        pos = le + 1;
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic assignments
+
+const STRONG_KEY_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "authkey",
+    "signingkey",
+    "encryptionkey",
+    "masterkey",
+    "credential",
+    "pwd",
+];
+const DENY_LAST_SEGMENT: &[&str] = &[
+    "id",
+    "ids",
+    "ttl",
+    "type",
+    "types",
+    "count",
+    "url",
+    "uri",
+    "urls",
+    "endpoint",
+    "name",
+    "names",
+    "file",
+    "filename",
+    "path",
+    "dir",
+    "length",
+    "len",
+    "size",
+    "limit",
+    "max",
+    "min",
+    "expiry",
+    "expires",
+    "expiration",
+    "expire",
+    "field",
+    "label",
+    "input",
+    "prompt",
+    "header",
+    "param",
+    "hint",
+    "policy",
+    "format",
+    "mode",
+    "env",
+    "var",
+    "version",
+    "index",
+    "prefix",
+    "suffix",
+    "lifetime",
+    "timeout",
+    "store",
+    "manager",
+    "provider",
+    "service",
+    "hash",
+    "digest",
+    "algorithm",
+    "alg",
+    "method",
+    "scheme",
+    "kind",
+    "regex",
+    "pattern",
+    "bytes",
+    "bits",
+    "rotation",
+    "enabled",
+    "required",
+    "ref",
+    "arn",
+    "location",
+    "source",
+    "placeholder",
+    "example",
+    "counter",
+    "usage",
+    "budget",
+    "column",
+    "col",
+    "table",
+    "class",
+    "id_",
+    "host",
+    "port",
+    "user",
+    "username",
+    "region",
+    "reset",
+    "changed",
+    "strength",
+    "policy",
+    "validator",
+    "error",
+    "errors",
+    "message",
+    "length",
+];
+
+fn segments(key: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for &b in key {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if b.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        cur.push(b.to_ascii_lowercase() as char);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether a generic `key = value` match holds a credential. `vs..ve` is the value inside `window`.
+pub fn generic_ok(
+    window: &[u8],
+    key: Option<&[u8]>,
+    quote: Option<&[u8]>,
+    vs: usize,
+    ve: usize,
+) -> bool {
+    let value = &window[vs..ve];
+    let segs = segments(key.unwrap_or_default());
+    let Some(last) = segs.last() else {
+        return false;
+    };
+    if DENY_LAST_SEGMENT.contains(&last.as_str()) {
+        return false;
+    }
+    let joined: String = segs.concat();
+    let strong =
+        STRONG_KEY_PARTS.iter().any(|p| joined.contains(p)) || segs.iter().any(|s| s == "pass");
+    let weak = !strong && (last == "key" || last == "auth");
+    if !strong && !weak {
+        return false;
+    }
+    let quoted = quote.is_some_and(|q| !q.is_empty());
+    let next = byte_at(window, ve);
+    if quoted {
+        if next != quote.expect("quoted")[0] {
+            return false;
+        }
+    } else if matches!(next, b'(' | b'[' | b'{' | b'.') {
+        return false;
+    }
+    if validators::is_placeholder(value) || validators::is_placeholder_password(value) {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    if matches!(
+        lower.as_slice(),
+        b"true" | b"false" | b"null" | b"none" | b"nil" | b"undefined" | b"required" | b"optional"
+    ) || value
+        .iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b':' | b'-' | b'_'))
+        || validators::memfind(value, b"://")
+        || matches!(
+            value.first(),
+            Some(b'/' | b'~' | b'.' | b'@' | b'!' | b'&' | b'*' | b'-' | b'=')
+        )
+        || [
+            ".pem", ".key", ".json", ".txt", ".yaml", ".yml", ".crt", ".p12", ".env", ".cfg",
+            ".toml",
+        ]
+        .iter()
+        .any(|x| lower.ends_with(x.as_bytes()))
+    {
+        return false;
+    }
+    let has_digit = value.iter().any(u8::is_ascii_digit);
+    let has_lower = value.iter().any(u8::is_ascii_lowercase);
+    let has_upper = value.iter().any(u8::is_ascii_uppercase);
+    let has_symbol = value.iter().any(|b| !b.is_ascii_alphanumeric());
+    let classes = [has_digit, has_lower, has_upper, has_symbol]
+        .iter()
+        .filter(|&&x| x)
+        .count();
+    let ent = validators::entropy(value);
+    let identifier = value
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$'))
+        && !value[0].is_ascii_digit();
+    if weak {
+        return value.len() >= 16 && ent >= 3.5 && has_digit && (has_lower || has_upper);
+    }
+    if !quoted {
+        if value.len() < 8 {
+            return false;
+        }
+        if identifier && !(value.len() >= 16 && ent >= 3.3 && has_digit) {
+            return false;
+        }
+    }
+    (has_digit || has_symbol) && classes >= 2 && ent >= 2.5
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overlaps
+
+fn class(c: Category) -> u8 {
+    match c {
+        Category::Secret | Category::PrivateKey => 0,
+        Category::Pii => 1,
+        Category::Internal => 2,
+        Category::Dotenv => 3,
+    }
+}
+
+/// Within a class of categories, overlapping findings keep the highest priority (then the longest);
+/// an email inside a secret (the `user:pass@host` of a URL) is dropped.
+pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> Vec<Raw> {
+    if raw.len() <= 1 {
+        return raw;
+    }
+    raw.sort_by(|a, b| {
+        let (ia, ib) = (&infos[a.info], &infos[b.info]);
+        class(ia.category)
+            .cmp(&class(ib.category))
+            .then(ib.priority.cmp(&ia.priority))
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut accepted: [BTreeMap<usize, usize>; 4] = Default::default();
+    let mut out = Vec::with_capacity(raw.len());
+    for r in raw {
+        let c = class(infos[r.info].category) as usize;
+        if overlaps(&accepted[c], r.start, r.end) {
+            continue;
+        }
+        if r.info == email && overlaps(&accepted[0], r.start, r.end) {
+            continue;
+        }
+        accepted[c].insert(r.start, r.end);
+        out.push(r);
+    }
+    out
+}
+
+fn overlaps(set: &BTreeMap<usize, usize>, s: usize, e: usize) -> bool {
+    if let Some((_, &pe)) = set.range(..=s).next_back() {
+        if pe > s {
+            return true;
+        }
+    }
+    set.range(s..e).next().is_some()
+}

@@ -1,0 +1,460 @@
+//! The detection engine: compiled once from a policy, immutable, `Send + Sync`.
+//!
+//! One shared Aho-Corasick automaton holds every keyword of every rule and built-in detector (case
+//! sensitive and leftmost-first, so its SIMD prefilter runs). A keyword hit runs only the rules that own
+//! that keyword, and only on the line around the hit. Digit-shaped personal data (cards, SSNs, phones,
+//! IBANs) has no keyword; a separate pass finds clusters of digits and runs those checks near them.
+//! Codenames and policy domains, which are case-insensitive, get a second small automaton that exists
+//! only when the policy declares some.
+
+pub mod catalogue;
+mod detectors;
+pub use detectors::dotenv_values;
+pub mod validators;
+
+use crate::policy::{Allow, Policy};
+use crate::types::{Category, Verdict};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use catalogue::{catalogue, Validator};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One piece of sensitive content: where it is and what rule found it. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: Arc<str>,
+    pub category: Category,
+    #[serde(rename = "box")]
+    pub verdict: Verdict,
+    /// UTF-8 byte offsets into the scanned text, end exclusive.
+    pub start: usize,
+    pub end: usize,
+    /// 1-based line and byte column of `start`.
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("rule {rule}: bad pattern: {source}")]
+    Pattern {
+        rule: String,
+        source: Box<regex::Error>,
+    },
+    #[error("building the keyword automaton: {0}")]
+    Automaton(#[from] aho_corasick::BuildError),
+}
+
+/// What a keyword hit sets off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Rule(usize),
+    Email,
+    InternalSuffix,
+    PrivateIp,
+    PrivateKey,
+}
+
+/// A catalogue rule with a pattern, compiled.
+struct CompiledRule {
+    info: usize,
+    regex: Regex,
+    /// capture groups whose first participating one is the secret span
+    secret_groups: Vec<usize>,
+    key_group: Option<usize>,
+    quote_group: Option<usize>,
+    entropy: Option<f64>,
+    validate: Option<Validator>,
+}
+
+/// Per-rule facts every finding needs.
+#[derive(Debug, Clone)]
+struct RuleInfo {
+    id: Arc<str>,
+    category: Category,
+    verdict: Verdict,
+    priority: i32,
+    enabled: bool,
+}
+
+/// Indices of the built-in detectors in `Engine::infos`.
+#[derive(Debug, Clone, Copy)]
+struct Builtins {
+    private_key: usize,
+    dotenv: usize,
+    email: usize,
+    credit_card: usize,
+    us_ssn: usize,
+    iban: usize,
+    phone_number: usize,
+    internal_host: usize,
+    private_ip: usize,
+    codename: usize,
+}
+
+/// What a hit of the case-insensitive names automaton is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameKind {
+    Codename,
+    Domain,
+}
+
+pub struct Engine {
+    policy: Arc<Policy>,
+    infos: Vec<RuleInfo>,
+    rules: Vec<CompiledRule>,
+    builtins: Builtins,
+    keywords: AhoCorasick,
+    triggers: Vec<Vec<Trigger>>,
+    names: Option<(AhoCorasick, Vec<NameKind>)>,
+    pii: detectors::PiiRegexes,
+    compile_time: std::time::Duration,
+}
+
+/// A finding before line/column and box are attached.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Raw {
+    pub info: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn byte_regex(rule: &str, pattern: &str) -> Result<Regex, EngineError> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .map_err(|e| EngineError::Pattern {
+            rule: rule.to_string(),
+            source: Box::new(e),
+        })
+}
+
+impl Engine {
+    /// Compiles the engine for a policy.
+    pub fn new(policy: Policy) -> Result<Engine, EngineError> {
+        let t0 = Instant::now();
+        let policy = Arc::new(policy);
+        let mut infos = Vec::new();
+        let mut rules = Vec::new();
+        let mut kw: BTreeMap<String, Vec<Trigger>> = BTreeMap::new();
+        let mut builtin_index = BTreeMap::new();
+
+        for spec in catalogue() {
+            let idx = infos.len();
+            let enabled = policy.rule_enabled(&spec.id);
+            infos.push(RuleInfo {
+                id: Arc::from(spec.id.as_str()),
+                category: spec.category,
+                verdict: policy.box_for(&spec.id, spec.category),
+                priority: spec.priority.unwrap_or(match spec.category {
+                    Category::PrivateKey => 100,
+                    _ => 10,
+                }),
+                enabled,
+            });
+            if spec.builtin {
+                builtin_index.insert(spec.id.clone(), idx);
+                continue;
+            }
+            let Some(pattern) = &spec.pattern else {
+                continue;
+            };
+            if !enabled {
+                continue;
+            }
+            let regex = byte_regex(&spec.id, pattern)?;
+            let names: Vec<Option<&str>> = regex.capture_names().collect();
+            let group = |n: &str| names.iter().position(|x| *x == Some(n));
+            let secret_groups = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
+                .map(|(i, _)| i)
+                .collect();
+            let r = rules.len();
+            rules.push(CompiledRule {
+                info: idx,
+                key_group: group("k"),
+                quote_group: group("q"),
+                regex,
+                secret_groups,
+                entropy: spec.entropy,
+                validate: spec.validate,
+            });
+            for k in &spec.keywords {
+                kw.entry(k.clone()).or_default().push(Trigger::Rule(r));
+            }
+        }
+        let b = |id: &str| builtin_index[id];
+        let builtins = Builtins {
+            private_key: b("private_key"),
+            dotenv: b("dotenv"),
+            email: b("email"),
+            credit_card: b("credit_card"),
+            us_ssn: b("us_ssn"),
+            iban: b("iban"),
+            phone_number: b("phone_number"),
+            internal_host: b("internal_host"),
+            private_ip: b("private_ip"),
+            codename: b("codename"),
+        };
+        let on = |i: usize| infos[i].enabled;
+        if on(builtins.email) {
+            kw.entry("@".into()).or_default().push(Trigger::Email);
+        }
+        if on(builtins.internal_host) {
+            for s in detectors::INTERNAL_SUFFIXES {
+                kw.entry(s.to_string())
+                    .or_default()
+                    .push(Trigger::InternalSuffix);
+            }
+        }
+        if on(builtins.private_ip) {
+            for s in ["10.", "172.", "192.168."] {
+                kw.entry(s.into()).or_default().push(Trigger::PrivateIp);
+            }
+        }
+        if on(builtins.private_key) {
+            kw.entry("-----BEGIN".into())
+                .or_default()
+                .push(Trigger::PrivateKey);
+        }
+
+        // A keyword that contains another must also set off the shorter one's triggers, because
+        // leftmost-first matching reports only one of two overlapping hits.
+        let keys: Vec<String> = kw.keys().cloned().collect();
+        let mut merged: Vec<(String, Vec<Trigger>)> = Vec::new();
+        for k in &keys {
+            let mut t = kw[k].clone();
+            for other in &keys {
+                if other != k && k.contains(other.as_str()) {
+                    for x in kw[other].clone() {
+                        if !t.contains(&x) {
+                            t.push(x);
+                        }
+                    }
+                }
+            }
+            merged.push((k.clone(), t));
+        }
+        // Longer keywords first so that, at one position, the most specific keyword wins.
+        merged.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        let keywords = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(merged.iter().map(|(k, _)| k.as_bytes()))?;
+        let triggers = merged.into_iter().map(|(_, t)| t).collect();
+
+        let mut name_pats: Vec<(String, NameKind)> = Vec::new();
+        if on(builtins.codename) {
+            name_pats.extend(
+                policy
+                    .codenames
+                    .iter()
+                    .map(|c| (c.clone(), NameKind::Codename)),
+            );
+        }
+        if on(builtins.internal_host) {
+            name_pats.extend(
+                policy
+                    .internal_domains
+                    .iter()
+                    .map(|d| (d.clone(), NameKind::Domain)),
+            );
+        }
+        let names = if name_pats.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(name_pats.iter().map(|(p, _)| p.as_bytes()))?;
+            Some((ac, name_pats.into_iter().map(|(_, k)| k).collect()))
+        };
+
+        Ok(Engine {
+            policy,
+            infos,
+            rules,
+            builtins,
+            keywords,
+            triggers,
+            names,
+            pii: detectors::PiiRegexes::new()?,
+            compile_time: t0.elapsed(),
+        })
+    }
+
+    /// The engine for the embedded default policy.
+    pub fn with_default_policy() -> Engine {
+        Engine::new(Policy::embedded_default()).expect("the embedded catalogue compiles")
+    }
+
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// How long `new` took.
+    pub fn compile_time(&self) -> std::time::Duration {
+        self.compile_time
+    }
+
+    /// Scans text. Findings are sorted by start offset.
+    pub fn scan(&self, text: &str) -> Vec<Finding> {
+        self.scan_bytes(text.as_bytes())
+    }
+
+    /// Scans bytes that may not be valid UTF-8 (offsets are byte offsets into `bytes`).
+    pub fn scan_bytes(&self, bytes: &[u8]) -> Vec<Finding> {
+        let mut st = detectors::State::new(self.rules.len());
+        for m in self.keywords.find_iter(bytes) {
+            st.hits.push(m.start());
+            for &t in &self.triggers[m.pattern().as_usize()] {
+                match t {
+                    Trigger::Rule(r) => self.run_rule(r, bytes, m.start(), &mut st),
+                    Trigger::Email => detectors::email(self, bytes, m.start(), &mut st),
+                    Trigger::InternalSuffix => {
+                        detectors::internal_suffix(self, bytes, m.start(), m.end(), &mut st)
+                    }
+                    Trigger::PrivateIp => detectors::private_ip(self, bytes, m.start(), &mut st),
+                    Trigger::PrivateKey => detectors::private_key(self, bytes, m.start(), &mut st),
+                }
+            }
+        }
+        if let Some((ac, kinds)) = &self.names {
+            for m in ac.find_iter(bytes) {
+                match kinds[m.pattern().as_usize()] {
+                    NameKind::Codename => {
+                        detectors::codename(self, bytes, m.start(), m.end(), &mut st)
+                    }
+                    NameKind::Domain => {
+                        detectors::policy_domain(self, bytes, m.start(), m.end(), &mut st)
+                    }
+                }
+            }
+        }
+        detectors::digit_pii(self, bytes, &mut st);
+        if self.infos[self.builtins.dotenv].enabled {
+            detectors::dotenv(self, bytes, &mut st);
+        }
+        self.finish(bytes, st.found)
+    }
+
+    /// Runs one catalogue rule on the line around a keyword hit.
+    fn run_rule(&self, r: usize, bytes: &[u8], at: usize, st: &mut detectors::State) {
+        if at < st.scanned_until[r] {
+            return;
+        }
+        let (ws, we) = detectors::line_window(bytes, at, 1024, 8192);
+        st.scanned_until[r] = we;
+        let rule = &self.rules[r];
+        let window = &bytes[ws..we];
+        for caps in rule.regex.captures_iter(window) {
+            let whole = caps.get(0).expect("group 0");
+            let m = rule
+                .secret_groups
+                .iter()
+                .find_map(|&g| caps.get(g))
+                .unwrap_or(whole);
+            let value = m.as_bytes();
+            if let Some(min) = rule.entropy {
+                if validators::entropy(value) < min {
+                    continue;
+                }
+            }
+            let ok = match rule.validate {
+                Some(Validator::Jwt) => {
+                    validators::jwt_ok(value) && !validators::is_placeholder(value)
+                }
+                Some(Validator::NotPlaceholderPassword) => {
+                    !validators::is_placeholder_password(value)
+                }
+                Some(Validator::Bearer) => {
+                    !validators::is_placeholder(value) && value.iter().any(u8::is_ascii_digit)
+                }
+                Some(Validator::Generic) => detectors::generic_ok(
+                    window,
+                    rule.key_group
+                        .and_then(|g| caps.get(g))
+                        .map(|k| k.as_bytes()),
+                    rule.quote_group
+                        .and_then(|g| caps.get(g))
+                        .map(|q| q.as_bytes()),
+                    m.start(),
+                    m.end(),
+                ),
+                None => !validators::is_placeholder(value),
+            };
+            if ok {
+                st.found.push(Raw {
+                    info: rule.info,
+                    start: ws + m.start(),
+                    end: ws + m.end(),
+                });
+            }
+        }
+    }
+
+    /// Resolves overlaps, applies the allowlist, attaches box and line/column.
+    fn finish(&self, bytes: &[u8], mut raw: Vec<Raw>) -> Vec<Finding> {
+        raw.retain(|r| self.infos[r.info].enabled);
+        let raw = detectors::resolve_overlaps(&self.infos, raw, self.builtins.email);
+        let mut out: Vec<Finding> = raw
+            .into_iter()
+            .filter(|r| !self.allowlisted(&bytes[r.start..r.end]))
+            .map(|r| {
+                let info = &self.infos[r.info];
+                Finding {
+                    rule: info.id.clone(),
+                    category: info.category,
+                    verdict: info.verdict,
+                    start: r.start,
+                    end: r.end,
+                    line: 0,
+                    column: 0,
+                }
+            })
+            .collect();
+        out.sort_by_key(|f| (f.start, f.end));
+        let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
+        for f in &mut out {
+            for i in memchr::memchr_iter(b'\n', &bytes[pos..f.start]) {
+                line += 1;
+                line_start = pos + i + 1;
+            }
+            pos = f.start;
+            f.line = line;
+            f.column = f.start - line_start + 1;
+        }
+        out
+    }
+
+    fn allowlisted(&self, value: &[u8]) -> bool {
+        if self.policy.allowlist.is_empty() {
+            return false;
+        }
+        let s = String::from_utf8_lossy(value);
+        self.policy.allowlist.iter().any(|a| match a {
+            Allow::Literal(l) => l.as_bytes() == value,
+            Allow::Regex(r) => r.is_match(&s),
+            Allow::Fingerprint(h) => *h == crate::fingerprint::sha256_hex(value),
+        })
+    }
+
+    /// The prompt's box: its worst finding's, or safe.
+    pub fn verdict(findings: &[Finding]) -> Verdict {
+        findings
+            .iter()
+            .map(|f| f.verdict)
+            .max()
+            .unwrap_or(Verdict::Safe)
+    }
+}
+
+// Compile-time proof that the engine can be shared across threads.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+};

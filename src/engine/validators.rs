@@ -1,0 +1,394 @@
+//! Pure checks on candidate values: checksums, entropy, placeholder shapes.
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in s {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Luhn checksum over the digits of `s` (other bytes ignored).
+pub fn luhn(s: &[u8]) -> bool {
+    let mut sum = 0u32;
+    let mut double = false;
+    let mut n = 0;
+    for &b in s.iter().rev() {
+        if !b.is_ascii_digit() {
+            continue;
+        }
+        let mut d = (b - b'0') as u32;
+        if double {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+        double = !double;
+        n += 1;
+    }
+    n > 0 && sum.is_multiple_of(10)
+}
+
+/// Whether a run of card digits starts with a known issuer prefix and has that issuer's length.
+pub fn card_issuer_ok(digits: &[u8]) -> bool {
+    let len = digits.len();
+    let prefix = |k: usize| -> u32 {
+        digits[..k.min(len)]
+            .iter()
+            .fold(0u32, |a, &d| a * 10 + (d - b'0') as u32)
+    };
+    let p1 = prefix(1);
+    let p2 = prefix(2);
+    let p3 = prefix(3);
+    let p4 = prefix(4);
+    match p1 {
+        4 => matches!(len, 13 | 16 | 19),
+        5 => (51..=55).contains(&p2) && len == 16,
+        2 => (2221..=2720).contains(&p4) && len == 16,
+        3 => {
+            ((p2 == 34 || p2 == 37) && len == 15)
+                || (((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39)
+                    && (14..=19).contains(&len))
+                || ((3528..=3589).contains(&p4) && (16..=19).contains(&len))
+        }
+        6 => {
+            (p4 == 6011 || p2 == 65 || (644..=649).contains(&p3) || p2 == 62)
+                && (16..=19).contains(&len)
+        }
+        _ => false,
+    }
+}
+
+/// US SSN ranges: area 001-899 but not 666, group 01-99, serial 0001-9999.
+pub fn ssn_ok(area: u32, group: u32, serial: u32) -> bool {
+    area != 0 && area != 666 && area < 900 && group != 0 && serial != 0
+}
+
+/// IBAN length by country (ISO 13616 registry).
+pub fn iban_length(country: &[u8]) -> Option<usize> {
+    const TABLE: &[(&[u8; 2], usize)] = &[
+        (b"AD", 24),
+        (b"AE", 23),
+        (b"AL", 28),
+        (b"AT", 20),
+        (b"AZ", 28),
+        (b"BA", 20),
+        (b"BE", 16),
+        (b"BG", 22),
+        (b"BH", 22),
+        (b"BR", 29),
+        (b"BY", 28),
+        (b"CH", 21),
+        (b"CR", 22),
+        (b"CY", 28),
+        (b"CZ", 24),
+        (b"DE", 22),
+        (b"DK", 18),
+        (b"DO", 28),
+        (b"EE", 20),
+        (b"EG", 29),
+        (b"ES", 24),
+        (b"FI", 18),
+        (b"FO", 18),
+        (b"FR", 27),
+        (b"GB", 22),
+        (b"GE", 22),
+        (b"GI", 23),
+        (b"GL", 18),
+        (b"GR", 27),
+        (b"GT", 28),
+        (b"HR", 21),
+        (b"HU", 28),
+        (b"IE", 22),
+        (b"IL", 23),
+        (b"IQ", 23),
+        (b"IS", 26),
+        (b"IT", 27),
+        (b"JO", 30),
+        (b"KW", 30),
+        (b"KZ", 20),
+        (b"LB", 28),
+        (b"LC", 32),
+        (b"LI", 21),
+        (b"LT", 20),
+        (b"LU", 20),
+        (b"LV", 21),
+        (b"MC", 27),
+        (b"MD", 24),
+        (b"ME", 22),
+        (b"MK", 19),
+        (b"MR", 27),
+        (b"MT", 31),
+        (b"MU", 30),
+        (b"NL", 18),
+        (b"NO", 15),
+        (b"PK", 24),
+        (b"PL", 28),
+        (b"PS", 29),
+        (b"PT", 25),
+        (b"QA", 29),
+        (b"RO", 24),
+        (b"RS", 22),
+        (b"SA", 24),
+        (b"SC", 31),
+        (b"SE", 24),
+        (b"SI", 19),
+        (b"SK", 24),
+        (b"SM", 27),
+        (b"ST", 25),
+        (b"SV", 28),
+        (b"TL", 23),
+        (b"TN", 24),
+        (b"TR", 26),
+        (b"UA", 29),
+        (b"VA", 22),
+        (b"VG", 24),
+        (b"XK", 20),
+    ];
+    TABLE
+        .iter()
+        .find(|(c, _)| c.as_slice() == country)
+        .map(|&(_, n)| n)
+}
+
+/// ISO 7064 mod-97 check of a compact IBAN (uppercase letters and digits, no spaces).
+pub fn iban_mod97(iban: &[u8]) -> bool {
+    if iban.len() < 15 {
+        return false;
+    }
+    let mut rem: u32 = 0;
+    for &b in iban[4..].iter().chain(iban[..4].iter()) {
+        let v = match b {
+            b'0'..=b'9' => (b - b'0') as u32,
+            b'A'..=b'Z' => (b - b'A') as u32 + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+/// Words that mark a value as a placeholder or documentation sample, not a live credential.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "xxxx",
+    "your",
+    "placeholder",
+    "dummy",
+    "redacted",
+    "changeme",
+    "change_me",
+    "sample",
+    "insert",
+    "replace",
+    "todo",
+    "fixme",
+    "<",
+    ">",
+    "...",
+    "${",
+    "{{",
+    "****",
+    "0123456789",
+    "123456789",
+    "abcdefgh",
+    "secret_here",
+    "token_here",
+    "key_here",
+    "here_",
+];
+
+/// True when the value looks like a placeholder: a documentation marker, or too few distinct bytes.
+pub fn is_placeholder(value: &[u8]) -> bool {
+    let lower = value.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| memfind(&lower, w.as_bytes()))
+    {
+        return true;
+    }
+    distinct_alnum(value) <= 4
+}
+
+fn distinct_alnum(value: &[u8]) -> usize {
+    let mut seen = [false; 256];
+    let mut n = 0;
+    for &b in value {
+        if b.is_ascii_alphanumeric() && !seen[b as usize] {
+            seen[b as usize] = true;
+            n += 1;
+        }
+    }
+    n
+}
+
+pub fn memfind(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Common stand-in passwords that documentation uses.
+pub fn is_placeholder_password(value: &[u8]) -> bool {
+    let lower = value.to_ascii_lowercase();
+    const WORDS: &[&[u8]] = &[
+        b"password",
+        b"pass",
+        b"passwd",
+        b"pwd",
+        b"secret",
+        b"user",
+        b"username",
+        b"changeme",
+        b"admin",
+        b"root",
+        b"test",
+        b"guest",
+        b"x",
+        b"xxx",
+        b"pw",
+        b"token",
+        b"mypassword",
+        b"yourpassword",
+    ];
+    if WORDS.contains(&lower.as_slice()) {
+        return true;
+    }
+    if value
+        .iter()
+        .all(|&b| b == b'*' || b == b'x' || b == b'X' || b == b'.')
+    {
+        return true;
+    }
+    // Template references: $VAR, ${VAR}, %VAR%, {{ var }}, <var>, :var
+    matches!(value.first(), Some(b'$' | b'%' | b'{' | b'<' | b'[' | b':'))
+        || memfind(&lower, b"${")
+        || memfind(&lower, b"{{")
+        || memfind(&lower, b"example")
+        || memfind(&lower, b"your")
+        || memfind(&lower, b"placeholder")
+}
+
+/// Decodes base64url (or standard base64) without padding; None on bad input.
+pub fn b64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a') as u32 + 26,
+            b'0'..=b'9' => (c - b'0') as u32 + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        })
+    }
+    let s = s
+        .strip_suffix(b"==")
+        .or_else(|| s.strip_suffix(b"="))
+        .unwrap_or(s);
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in s {
+        acc = (acc << 6) | val(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// A JWT's first segment decodes to a JSON header naming an algorithm or a type.
+pub fn jwt_ok(token: &[u8]) -> bool {
+    let header = token.split(|&b| b == b'.').next().unwrap_or_default();
+    match b64_decode(header) {
+        Some(h) => {
+            let h = String::from_utf8_lossy(&h);
+            h.trim_start().starts_with('{') && (h.contains("\"alg\"") || h.contains("\"typ\""))
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_known_numbers() {
+        assert!(luhn(b"4242 4242 4242 4242"));
+        assert!(luhn(b"370326963994232"));
+        assert!(!luhn(b"4242424242424241"));
+    }
+
+    #[test]
+    fn issuers() {
+        assert!(card_issuer_ok(b"4242424242424242"));
+        assert!(card_issuer_ok(b"370326963994232"));
+        assert!(card_issuer_ok(b"5387517503462348"));
+        assert!(!card_issuer_ok(b"9999999999999999"));
+        assert!(!card_issuer_ok(b"42424242424242")); // visa of length 14
+    }
+
+    #[test]
+    fn ssn_ranges() {
+        assert!(ssn_ok(138, 7, 8581));
+        assert!(!ssn_ok(0, 7, 8581));
+        assert!(!ssn_ok(666, 7, 8581));
+        assert!(!ssn_ok(912, 7, 8581));
+        assert!(!ssn_ok(138, 0, 8581));
+        assert!(!ssn_ok(138, 7, 0));
+    }
+
+    #[test]
+    fn iban_checks() {
+        assert!(iban_mod97(b"GB82WEST12345698765432"));
+        assert!(iban_mod97(b"DE89370400440532013000"));
+        assert!(!iban_mod97(b"DE89370400440532013001"));
+        assert_eq!(iban_length(b"FR"), Some(27));
+        assert_eq!(iban_length(b"ZZ"), None);
+    }
+
+    #[test]
+    fn entropy_ranges() {
+        assert!(entropy(b"aaaaaaaa") < 0.01);
+        assert!(entropy(b"N5Mq4ruGb2eV1ZKcllaXI7IV9RX6o9Ts1scwHVqK") > 4.0);
+    }
+
+    #[test]
+    fn placeholders() {
+        assert!(is_placeholder(b"AKIAIOSFODNN7EXAMPLE"));
+        assert!(is_placeholder(b"ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"));
+        assert!(is_placeholder(b"<YOUR_API_KEY>"));
+        assert!(!is_placeholder(b"N5Mq4ruGb2eV1ZKcllaXI7IV9RX6o9Ts1scwHVqK"));
+        assert!(is_placeholder_password(b"${DB_PASSWORD}"));
+        assert!(is_placeholder_password(b"password"));
+        assert!(!is_placeholder_password(b"Winter_2024!171"));
+    }
+
+    #[test]
+    fn jwt_header() {
+        assert!(jwt_ok(
+            b"eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIi.sig"
+        ));
+        assert!(!jwt_ok(b"eyJmb28iOiJiYXIifQ.x.y"));
+    }
+}
