@@ -105,13 +105,18 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     if tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) || dot == 0 {
         return;
     }
-    let dom = String::from_utf8_lossy(domain).to_ascii_lowercase();
-    let tld = String::from_utf8_lossy(tld).to_ascii_lowercase();
-    let reserved = RESERVED_DOMAINS
-        .iter()
-        .any(|r| dom == *r || dom.ends_with(&format!(".{r}")))
-        || RESERVED_TLDS.contains(&tld.as_str())
-        || FILE_TLDS.contains(&tld.as_str());
+    let ends_with = |suffix: &str| {
+        domain.len() >= suffix.len()
+            && domain[domain.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+            && (domain.len() == suffix.len() || domain[domain.len() - suffix.len() - 1] == b'.')
+    };
+    let reserved = RESERVED_DOMAINS.iter().any(|r| ends_with(r))
+        || RESERVED_TLDS
+            .iter()
+            .any(|t| tld.eq_ignore_ascii_case(t.as_bytes()))
+        || FILE_TLDS
+            .iter()
+            .any(|t| tld.eq_ignore_ascii_case(t.as_bytes()));
     let local = &bytes[s..at];
     if reserved || local.eq_ignore_ascii_case(b"git") {
         return;
@@ -243,17 +248,11 @@ pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         return;
     }
     // "version 10.4.12.1", "v10.1.0.2": a version number, not an address.
-    let before = &bytes[at.saturating_sub(12)..at];
-    let before = String::from_utf8_lossy(before).to_ascii_lowercase();
-    let word = before
-        .trim_end()
-        .rsplit(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("");
-    if matches!(
-        word,
-        "version" | "ver" | "v" | "release" | "build" | "firmware"
-    ) {
+    let word = word_before(bytes, at);
+    if ["version", "ver", "v", "release", "build", "firmware"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+    {
         return;
     }
     st.found.push(Raw {
@@ -453,42 +452,52 @@ fn right_clear(bytes: &[u8], e: usize) -> bool {
     !(matches!(n, b'.' | b'-' | b'/' | b':') && byte_at(bytes, e + 1).is_ascii_digit())
 }
 
+/// The word that ends just before `at` (skipping spaces and punctuation), at most 24 bytes back.
+fn word_before(bytes: &[u8], at: usize) -> &[u8] {
+    let lo = at.saturating_sub(24);
+    let mut e = at;
+    while e > lo && !bytes[e - 1].is_ascii_alphanumeric() {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > lo && bytes[s - 1].is_ascii_alphanumeric() {
+        s -= 1;
+    }
+    &bytes[s..e]
+}
+
 /// Words just before a number that make it an identifier, not a card or a phone.
 fn id_context(bytes: &[u8], s: usize) -> bool {
-    let before = &bytes[s.saturating_sub(24)..s];
-    let before = String::from_utf8_lossy(before).to_ascii_lowercase();
-    let word = before
-        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
-        .rsplit(|c: char| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or("");
-    matches!(
-        word,
-        "order"
-            | "orders"
-            | "invoice"
-            | "tracking"
-            | "shipment"
-            | "ref"
-            | "reference"
-            | "ticket"
-            | "txn"
-            | "transaction"
-            | "id"
-            | "isbn"
-            | "issn"
-            | "build"
-            | "version"
-            | "time"
-            | "timestamp"
-            | "epoch"
-            | "no"
-            | "number"
-            | "sku"
-            | "serial"
-            | "imei"
-            | "account"
-    )
+    const WORDS: &[&str] = &[
+        "order",
+        "orders",
+        "invoice",
+        "tracking",
+        "shipment",
+        "ref",
+        "reference",
+        "ticket",
+        "txn",
+        "transaction",
+        "id",
+        "isbn",
+        "issn",
+        "build",
+        "version",
+        "time",
+        "timestamp",
+        "epoch",
+        "no",
+        "number",
+        "sku",
+        "serial",
+        "imei",
+        "account",
+    ];
+    let word = word_before(bytes, s);
+    WORDS
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
 }
 
 fn digits_of(s: &[u8]) -> Vec<u8> {
@@ -695,6 +704,18 @@ fn harmless_value(v: &[u8]) -> bool {
 pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
     let mut covered_until = 0;
     let hits = std::mem::take(&mut st.hits);
+    let mut secret_spans: Vec<(usize, usize)> = st
+        .found
+        .iter()
+        .filter(|r| {
+            matches!(
+                e.infos[r.info].category,
+                Category::Secret | Category::PrivateKey
+            )
+        })
+        .map(|r| (r.start, r.end))
+        .collect();
+    secret_spans.sort_unstable();
     for &h in &hits {
         if h < covered_until {
             continue;
@@ -734,14 +755,11 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
         if lines.len() < 2 {
             continue;
         }
-        let has_secret_finding = st.found.iter().any(|r| {
-            r.start >= bs
-                && r.end <= be
-                && matches!(
-                    e.infos[r.info].category,
-                    Category::Secret | Category::PrivateKey
-                )
-        });
+        let first_in = secret_spans.partition_point(|&(s, _)| s < bs);
+        let has_secret_finding = secret_spans[first_in..]
+            .iter()
+            .take_while(|&&(s, _)| s < be)
+            .any(|&(_, end)| end <= be);
         let sensitive_line = lines.iter().any(|&((ks, ke), (vs, ve))| {
             let key = &bytes[ks..ke];
             let key = String::from_utf8_lossy(key);
@@ -975,10 +993,14 @@ pub fn generic_ok(
         .filter(|&&x| x)
         .count();
     let ent = validators::entropy(value);
-    let identifier = value
-        .iter()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$'))
-        && !value[0].is_ascii_digit();
+    // Code identifiers (`some_var`, `cfg.password2`): letters, then at most trailing digits, per part.
+    let identifier = value.split(|&b| b == b'.').all(|part| {
+        let letters = part
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'$'))
+            .count();
+        letters > 0 && part[letters..].iter().all(u8::is_ascii_digit)
+    });
     if weak {
         return value.len() >= 16 && ent >= 3.5 && has_digit && (has_lower || has_upper);
     }

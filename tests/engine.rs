@@ -1,0 +1,275 @@
+//! Detector behaviour through the public engine API.
+
+use promptgate::redact::redact;
+use promptgate::{Category, Engine, Policy, Verdict};
+
+fn engine() -> Engine {
+    Engine::with_default_policy()
+}
+
+fn rules(text: &str) -> Vec<String> {
+    engine()
+        .scan(text)
+        .iter()
+        .map(|f| f.rule.to_string())
+        .collect()
+}
+
+/// The text a finding covers.
+fn spans<'a>(e: &Engine, text: &'a str) -> Vec<(&'a str, String)> {
+    e.scan(text)
+        .into_iter()
+        .map(|f| (&text[f.start..f.end], f.rule.to_string()))
+        .collect()
+}
+
+#[test]
+fn finding_offsets_lines_and_columns() {
+    let text = "first line\n  token = \"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\"\n";
+    let f = engine().scan(text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(&*f[0].rule, "github_token");
+    assert_eq!(
+        &text[f[0].start..f[0].end],
+        "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"
+    );
+    assert_eq!((f[0].line, f[0].column), (2, 12));
+    assert_eq!(f[0].category, Category::Secret);
+    assert_eq!(f[0].verdict, Verdict::Never);
+}
+
+#[test]
+fn multibyte_text_keeps_byte_offsets() {
+    let text = "naïve café → mail zoë.müller@contoso-mail.de or bob@contoso-mail.de";
+    let e = engine();
+    let got = spans(&e, text);
+    assert!(
+        got.iter()
+            .any(|(v, r)| *v == "bob@contoso-mail.de" && r == "email"),
+        "{got:?}"
+    );
+    // Lossy bytes scan without panicking.
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.extend_from_slice(&[0xff, 0xfe, b' ']);
+    bytes.extend_from_slice(b"AKIAF3EYJPTQ6YHGX56Z");
+    let f = e.scan_bytes(&bytes);
+    assert!(f.iter().any(|f| &*f.rule == "aws_access_key_id"));
+}
+
+#[test]
+fn private_key_block_is_one_finding() {
+    let text = "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA4+FfR/1AOXG6FxKQBsd0z3E2TS+nDbTV41RsKb3npRwycKKM\n5EWBP8GEY6PKRA5vip5f++QHkq+mU648IBRiUDxd6SfYNGUrP3ZNOuWCl0i1W0HE\n-----END RSA PRIVATE KEY-----\nthanks";
+    let f = engine().scan(text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].category, Category::PrivateKey);
+    assert!(text[f[0].start..f[0].end].starts_with("-----BEGIN RSA"));
+    assert!(text[f[0].start..f[0].end].ends_with("-----END RSA PRIVATE KEY-----"));
+}
+
+#[test]
+fn truncated_and_pgp_private_keys() {
+    let truncated = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACCjEaM2H2xl3WTfkkqhdSfttDZ8P625TKNVT6Jb0O1+FQAAAJB7HfGcex3x";
+    let f = engine().scan(truncated);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].end, truncated.len());
+    let pgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3kZ0EBCAC7w2kYt8aP0Q\n-----END PGP PRIVATE KEY BLOCK-----";
+    assert_eq!(rules(pgp), vec!["private_key"]);
+}
+
+#[test]
+fn public_material_is_quiet() {
+    for t in [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMfIyjnoZQn59Js3VSX03VAzisEEcEY64mgwaf3J1qEV ci@build",
+        "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n-----END CERTIFICATE-----",
+        "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+}
+
+#[test]
+fn dotenv_block_covers_the_block() {
+    let text = "Fix my env:\nNODE_ENV=production\nSESSION_SECRET=e8319002d3167d53e5753dc98fa36a1009aecac22ae386fb\nPORT=5000\n\nthanks";
+    let e = engine();
+    let f = e.scan(text);
+    let d: Vec<_> = f
+        .iter()
+        .filter(|f| f.category == Category::Dotenv)
+        .collect();
+    assert_eq!(d.len(), 1, "{f:?}");
+    assert_eq!(
+        &text[d[0].start..d[0].end],
+        "NODE_ENV=production\nSESSION_SECRET=e8319002d3167d53e5753dc98fa36a1009aecac22ae386fb\nPORT=5000"
+    );
+    // Redaction keeps the names and harmless values.
+    let r = redact(text, &f);
+    assert!(r.text.contains("NODE_ENV=production"), "{}", r.text);
+    assert!(r.text.contains("PORT=5000"));
+    assert!(r.text.contains("SESSION_SECRET=["));
+    assert!(!r.text.contains("e8319002"));
+}
+
+#[test]
+fn pii_detectors() {
+    let e = engine();
+    let text = "From: omar.mensah@northwind-trading.com\nSSN 138-07-8581, IBAN FR6541981132860957433973675, call +44 20 8667 5203 or (912) 254-9183. Card 5387-5175-0346-2348.";
+    let got = spans(&e, text);
+    for (v, r) in [
+        ("omar.mensah@northwind-trading.com", "email"),
+        ("138-07-8581", "us_ssn"),
+        ("FR6541981132860957433973675", "iban"),
+        ("+44 20 8667 5203", "phone_number"),
+        ("(912) 254-9183", "phone_number"),
+        ("5387-5175-0346-2348", "credit_card"),
+    ] {
+        assert!(
+            got.iter().any(|(gv, gr)| *gv == v && gr == r),
+            "missing {r} {v}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn pii_lookalikes_are_quiet() {
+    for t in [
+        "Order 4000130060100085 shipped at unix time 1750908373 (ISBN 978-0-13-468599-1).",
+        "Version 10.4.12.1 of the driver, color #3a7bd5, build 2026-10-23T01:12:44Z",
+        "mail goes to noreply@example.com, bob@shop.test and ci@example.org",
+        "card 4242 4242 4242 4241 fails Luhn",
+        "SSN 000-12-3456 and 666-12-3456 are invalid",
+        "IBAN DE89370400440532013001 has a bad checksum",
+        "call 555-0123 or 555-0142 (fictional)",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+}
+
+#[test]
+fn internal_names() {
+    let p = Policy::from_yaml(
+        "t",
+        "internal:\n  domains: [corp.example.net]\n  codenames: [\"Project Bluefin\", NIGHTJAR]\n",
+    )
+    .unwrap();
+    let e = Engine::new(p).unwrap();
+    let text = "db at pg01.prod.internal and 192.168.88.94; wiki.corp.example.net; project bluefin ships; nightjar-v2 is not a word match but NIGHTJAR is";
+    let got = spans(&e, text);
+    for (v, r) in [
+        ("pg01.prod.internal", "internal_host"),
+        ("192.168.88.94", "private_ip"),
+        ("wiki.corp.example.net", "internal_host"),
+        ("project bluefin", "codename"),
+        ("NIGHTJAR", "codename"),
+    ] {
+        assert!(
+            got.iter().any(|(gv, gr)| *gv == v && gr == r),
+            "missing {r} {v}: {got:?}"
+        );
+    }
+    let f = e.scan(text);
+    assert!(f.iter().all(|f| f.verdict == Verdict::Caution));
+    assert_eq!(Engine::verdict(&f), Verdict::Caution);
+    for quiet in [
+        "127.0.0.1 localhost 0.0.0.0",
+        "threading.local()",
+        "172.32.0.1 8.8.8.8",
+        "notcorp.example.net",
+    ] {
+        assert!(e.scan(quiet).is_empty(), "{quiet}: {:?}", spans(&e, quiet));
+    }
+}
+
+#[test]
+fn placeholders_and_identifiers_are_quiet() {
+    for t in [
+        "Set OPENAI_API_KEY=sk-... in your shell",
+        "token: ${GITHUB_TOKEN}\npassword: ${DB_PASSWORD}",
+        "const stripe = new Stripe(process.env.STRIPE_SECRET_KEY);",
+        "api_key = os.environ[\"API_KEY\"]",
+        "Replace <YOUR_API_KEY> with the key from the dashboard",
+        "GITHUB_TOKEN=ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "def rotate_secret(secret_id: str, token_ttl: int = 3600) -> None:",
+        "password = getpass.getpass(\"Password: \")",
+        "commit bdb686ef8d98e23ae97a74587d0dc74225ec79c8",
+        "\"integrity\": \"sha512-A8Y/m0v/BNeMLrGM8r3QPAJfNL/MHuLHQtHX4/vXflAOgNf1nPqbSET3EkeQc4dvJA2Lvfe/XoWK3gDQ1+AlRZ==\"",
+        "id: 'dc8f3450-e1f6-4ca7-a321-de656cb67b2a'",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+}
+
+#[test]
+fn policy_disables_rules_and_changes_boxes() {
+    let p = Policy::from_yaml(
+        "t",
+        "rules:\n  phone_number: { enabled: false }\n  email: { box: caution }\n",
+    )
+    .unwrap();
+    let e = Engine::new(p).unwrap();
+    let f = e.scan("call +44 20 8667 5203 or mail omar@northwind-trading.com");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(&*f[0].rule, "email");
+    assert_eq!(f[0].verdict, Verdict::Caution);
+}
+
+#[test]
+fn allowlist_literal_regex_and_fingerprint() {
+    let token = "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";
+    let fp = promptgate::fingerprint::sha256_hex(token.as_bytes());
+    for entry in [
+        format!("literal: {token}"),
+        "regex: '^ghp_G73w'".to_string(),
+        format!("fingerprint: sha256:{fp}"),
+    ] {
+        let p = Policy::from_yaml("t", &format!("allowlist:\n  - {entry}\n")).unwrap();
+        let e = Engine::new(p).unwrap();
+        assert!(
+            e.scan(&format!("GITHUB_TOKEN={token}")).is_empty(),
+            "{entry}"
+        );
+    }
+}
+
+#[test]
+fn redaction_is_typed_numbered_and_stable() {
+    let text = "a=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 b=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 mail omar@northwind-trading.com host pg01.prod.internal";
+    let f = engine().scan(text);
+    let r = redact(text, &f);
+    assert_eq!(
+        r.text,
+        "a=[SECRET_1] b=[SECRET_1] mail [PII_1] host [INTERNAL_1]"
+    );
+    assert_eq!(r.replacements.len(), 3);
+    assert_eq!(r.restore(&r.text), text);
+    // The redacted text scans clean.
+    assert!(engine().scan(&r.text).is_empty());
+    // Debug output never shows a value.
+    assert!(!format!("{:?}", r.replacements).contains("ghp_"));
+}
+
+#[test]
+fn engine_is_shareable_across_threads() {
+    let e = std::sync::Arc::new(engine());
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                e.scan("export NPM_TOKEN=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")
+                    .len()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 1);
+    }
+}
+
+#[test]
+fn default_keywords_fit_the_simd_prefilter() {
+    // aho-corasick's Teddy prefilter runs only with <= 64 patterns; three-byte fingerprints need
+    // patterns of at least three bytes. Keep the default policy's automaton inside both.
+    let (count, shortest) = engine().keyword_stats();
+    assert!(count <= 64, "{count} keywords");
+    assert!(shortest >= 3, "shortest keyword has {shortest} bytes");
+}
