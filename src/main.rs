@@ -1,5 +1,6 @@
 use clap::{Parser, Subcommand};
 use promptgate::cli::scan::{self, FailOn, Format};
+use promptgate::proxy::{ConnectTo, ParentProxy};
 use promptgate::{Engine, Policy};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,70 @@ enum Command {
         fail_on: FailOn,
         /// Files or directories; none or `-` reads stdin.
         paths: Vec<PathBuf>,
+    },
+    /// Run the screening proxy (HTTP/1.1 forward proxy with CONNECT).
+    Run {
+        /// Address to listen on.
+        #[arg(long, default_value = promptgate::proxy::DEFAULT_LISTEN)]
+        listen: String,
+        /// Policy file (keys it leaves out come from the embedded default).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Directory of the local CA (created on first start).
+        #[arg(long = "ca-dir", default_value = promptgate::ca::DEFAULT_DIR)]
+        ca_dir: PathBuf,
+        /// Append one JSON line per intercepted request to this file.
+        #[arg(long = "audit-log")]
+        audit_log: Option<PathBuf>,
+        /// Extra root certificates (PEM) trusted for upstream TLS; repeatable.
+        #[arg(long = "upstream-ca")]
+        upstream_ca: Vec<PathBuf>,
+        /// HOST:PORT:TARGET_HOST:TARGET_PORT: connect to TARGET for HOST:PORT (TLS still checks
+        /// HOST); repeatable.
+        #[arg(long = "connect-to")]
+        connect_to: Vec<ConnectTo>,
+        /// A parent HTTP proxy for all upstream connections (http://[user:pass@]host:port).
+        #[arg(long = "upstream-proxy")]
+        upstream_proxy: Option<ParentProxy>,
+    },
+    /// Manage the local CA.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Print `export NAME=VALUE` lines that point tools at the proxy and its CA.
+    Env {
+        /// The proxy's address.
+        #[arg(long, default_value = promptgate::proxy::DEFAULT_LISTEN)]
+        listen: String,
+        /// Directory of the local CA.
+        #[arg(long = "ca-dir", default_value = promptgate::ca::DEFAULT_DIR)]
+        ca_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Create the CA (name-constrained to the policy's intercept list) if it does not exist.
+    Init {
+        #[arg(long = "ca-dir", default_value = promptgate::ca::DEFAULT_DIR)]
+        ca_dir: PathBuf,
+        /// Policy whose intercept list the CA is limited to (default: the embedded policy).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Replace an existing CA (clients must trust the new one).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Describe the CA and print its certificate.
+    Show {
+        #[arg(long = "ca-dir", default_value = promptgate::ca::DEFAULT_DIR)]
+        ca_dir: PathBuf,
+    },
+    /// Print the path of the CA certificate.
+    Path {
+        #[arg(long = "ca-dir", default_value = promptgate::ca::DEFAULT_DIR)]
+        ca_dir: PathBuf,
     },
 }
 
@@ -61,6 +126,131 @@ fn main() -> ExitCode {
                 }
             };
             ExitCode::from(scan::run(&engine, &paths, format, fail_on) as u8)
+        }
+        Command::Run {
+            listen,
+            policy,
+            ca_dir,
+            audit_log,
+            upstream_ca,
+            connect_to,
+            upstream_proxy,
+        } => {
+            init_tracing();
+            let policy = match load_policy(policy.as_ref()) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let config = promptgate::proxy::Config {
+                listen,
+                policy,
+                ca_dir,
+                audit_log,
+                upstream_ca,
+                connect_to,
+                upstream_proxy,
+            };
+            run_proxy(config)
+        }
+        Command::Ca { command } => ca_command(command),
+        Command::Env { listen, ca_dir } => match promptgate::ca::env_exports(&listen, &ca_dir) {
+            Ok(lines) => {
+                print!("{lines}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.to_string()),
+        },
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("promptgate: error: {e}");
+    ExitCode::from(2)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn run_proxy(config: promptgate::proxy::Config) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("starting the runtime: {e}")),
+    };
+    rt.block_on(async move {
+        let running = match promptgate::proxy::start(config).await {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("waiting for Ctrl-C: {e}");
+            running.wait().await;
+        } else {
+            tracing::info!("shutting down");
+            running.stop().await;
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+fn ca_command(command: CaCommand) -> ExitCode {
+    use promptgate::ca::{self, Ca, CaPaths, Created};
+    match command {
+        CaCommand::Init {
+            ca_dir,
+            policy,
+            force,
+        } => {
+            let policy = match load_policy(policy.as_ref()) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            match ca::create(&ca_dir, &policy, force) {
+                Ok(Created::New) => {
+                    println!(
+                        "created {} (permitted: {})",
+                        CaPaths::new(&ca_dir).cert.display(),
+                        ca::permitted_domains(&policy).join(", ")
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(Created::Existing) => {
+                    println!(
+                        "{} already exists (use --force to replace it)",
+                        CaPaths::new(&ca_dir).cert.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        CaCommand::Show { ca_dir } => match Ca::load(&ca_dir) {
+            Ok(ca) => {
+                print!("{}", ca.describe());
+                print!("{}", ca.cert_pem);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("{e} (create it with `promptgate ca init`)")),
+        },
+        CaCommand::Path { ca_dir } => {
+            let p = CaPaths::new(&ca_dir).cert;
+            let p = std::path::absolute(&p).unwrap_or(p);
+            println!("{}", p.display());
+            if p.exists() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("promptgate: note: the CA does not exist yet (`promptgate ca init`)");
+                ExitCode::from(1)
+            }
         }
     }
 }

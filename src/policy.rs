@@ -188,7 +188,9 @@ impl<'de> Deserialize<'de> for Fraction {
                 if (0.0..=1.0).contains(&v) {
                     Ok(Fraction(v))
                 } else {
-                    Err(E::custom(format!("sample_rate must be between 0 and 1, got {v}")))
+                    Err(E::custom(format!(
+                        "sample_rate must be between 0 and 1, got {v}"
+                    )))
                 }
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Fraction, E> {
@@ -344,11 +346,11 @@ impl Policy {
         if let Some(list) = f.allowlist {
             for a in list {
                 self.allowlist.extend(a.literal.map(Allow::Literal));
-                self.allowlist.extend(
-                    a.regex
-                        .map(|r| Allow::Regex(regex::Regex::new(&r.0).expect("validated while parsing"))),
-                );
-                self.allowlist.extend(a.fingerprint.map(|h| Allow::Fingerprint(h.0)));
+                self.allowlist.extend(a.regex.map(|r| {
+                    Allow::Regex(regex::Regex::new(&r.0).expect("validated while parsing"))
+                }));
+                self.allowlist
+                    .extend(a.fingerprint.map(|h| Allow::Fingerprint(h.0)));
             }
         }
         if let Some(i) = f.internal {
