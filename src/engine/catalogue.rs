@@ -40,7 +40,6 @@ pub enum Validator {
     Jwt,
     NotPlaceholderPassword,
     Bearer,
-    Generic,
 }
 
 /// The parsed catalogue (parsed once per process; it is static data).

@@ -5,7 +5,6 @@ use super::validators::{self, card_issuer_ok, iban_length, iban_mod97, luhn, ssn
 use super::{byte_regex, Engine, EngineError, Raw, RuleInfo};
 use crate::types::Category;
 use regex::bytes::Regex;
-use std::collections::BTreeMap;
 
 /// Host suffixes that are internal by convention (RFC 6762, RFC 8375, common practice).
 pub const INTERNAL_SUFFIXES: &[&str] = &[
@@ -23,6 +22,7 @@ pub struct State {
     pub scanned_until: Vec<usize>,
     pub hits: Vec<usize>,
     pub key_until: usize,
+    pub generic_until: usize,
 }
 
 impl State {
@@ -32,6 +32,7 @@ impl State {
             scanned_until: vec![0; rules],
             hits: Vec::new(),
             key_until: 0,
+            generic_until: 0,
         }
     }
 }
@@ -793,229 +794,6 @@ pub fn dotenv_values(bytes: &[u8], start: usize, end: usize) -> Vec<(usize, usiz
 }
 
 // ---------------------------------------------------------------------------------------------
-// Generic assignments
-
-const STRONG_KEY_PARTS: &[&str] = &[
-    "password",
-    "passwd",
-    "passphrase",
-    "secret",
-    "token",
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "authkey",
-    "signingkey",
-    "encryptionkey",
-    "masterkey",
-    "credential",
-    "pwd",
-];
-const DENY_LAST_SEGMENT: &[&str] = &[
-    "id",
-    "ids",
-    "ttl",
-    "type",
-    "types",
-    "count",
-    "url",
-    "uri",
-    "urls",
-    "endpoint",
-    "name",
-    "names",
-    "file",
-    "filename",
-    "path",
-    "dir",
-    "length",
-    "len",
-    "size",
-    "limit",
-    "max",
-    "min",
-    "expiry",
-    "expires",
-    "expiration",
-    "expire",
-    "field",
-    "label",
-    "input",
-    "prompt",
-    "header",
-    "param",
-    "hint",
-    "policy",
-    "format",
-    "mode",
-    "env",
-    "var",
-    "version",
-    "index",
-    "prefix",
-    "suffix",
-    "lifetime",
-    "timeout",
-    "store",
-    "manager",
-    "provider",
-    "service",
-    "hash",
-    "digest",
-    "algorithm",
-    "alg",
-    "method",
-    "scheme",
-    "kind",
-    "regex",
-    "pattern",
-    "bytes",
-    "bits",
-    "rotation",
-    "enabled",
-    "required",
-    "ref",
-    "arn",
-    "location",
-    "source",
-    "placeholder",
-    "example",
-    "counter",
-    "usage",
-    "budget",
-    "column",
-    "col",
-    "table",
-    "class",
-    "id_",
-    "host",
-    "port",
-    "user",
-    "username",
-    "region",
-    "reset",
-    "changed",
-    "strength",
-    "policy",
-    "validator",
-    "error",
-    "errors",
-    "message",
-    "length",
-];
-
-fn segments(key: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for &b in key {
-        if !b.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if b.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
-        cur.push(b.to_ascii_lowercase() as char);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// Whether a generic `key = value` match holds a credential. `vs..ve` is the value inside `window`.
-pub fn generic_ok(
-    window: &[u8],
-    key: Option<&[u8]>,
-    quote: Option<&[u8]>,
-    vs: usize,
-    ve: usize,
-) -> bool {
-    let value = &window[vs..ve];
-    let segs = segments(key.unwrap_or_default());
-    let Some(last) = segs.last() else {
-        return false;
-    };
-    if DENY_LAST_SEGMENT.contains(&last.as_str()) {
-        return false;
-    }
-    let joined: String = segs.concat();
-    let strong =
-        STRONG_KEY_PARTS.iter().any(|p| joined.contains(p)) || segs.iter().any(|s| s == "pass");
-    let weak = !strong && (last == "key" || last == "auth");
-    if !strong && !weak {
-        return false;
-    }
-    let quoted = quote.is_some_and(|q| !q.is_empty());
-    let next = byte_at(window, ve);
-    if quoted {
-        if next != quote.expect("quoted")[0] {
-            return false;
-        }
-    } else if matches!(next, b'(' | b'[' | b'{' | b'.') {
-        return false;
-    }
-    if validators::is_placeholder(value) || validators::is_placeholder_password(value) {
-        return false;
-    }
-    let lower = value.to_ascii_lowercase();
-    if matches!(
-        lower.as_slice(),
-        b"true" | b"false" | b"null" | b"none" | b"nil" | b"undefined" | b"required" | b"optional"
-    ) || value
-        .iter()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b':' | b'-' | b'_'))
-        || validators::memfind(value, b"://")
-        || matches!(
-            value.first(),
-            Some(b'/' | b'~' | b'.' | b'@' | b'!' | b'&' | b'*' | b'-' | b'=')
-        )
-        || [
-            ".pem", ".key", ".json", ".txt", ".yaml", ".yml", ".crt", ".p12", ".env", ".cfg",
-            ".toml",
-        ]
-        .iter()
-        .any(|x| lower.ends_with(x.as_bytes()))
-    {
-        return false;
-    }
-    let has_digit = value.iter().any(u8::is_ascii_digit);
-    let has_lower = value.iter().any(u8::is_ascii_lowercase);
-    let has_upper = value.iter().any(u8::is_ascii_uppercase);
-    let has_symbol = value.iter().any(|b| !b.is_ascii_alphanumeric());
-    let classes = [has_digit, has_lower, has_upper, has_symbol]
-        .iter()
-        .filter(|&&x| x)
-        .count();
-    let ent = validators::entropy(value);
-    // Code identifiers (`some_var`, `cfg.password2`): letters, then at most trailing digits, per part.
-    let identifier = value.split(|&b| b == b'.').all(|part| {
-        let letters = part
-            .iter()
-            .take_while(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'$'))
-            .count();
-        letters > 0 && part[letters..].iter().all(u8::is_ascii_digit)
-    });
-    if weak {
-        return value.len() >= 16 && ent >= 3.5 && has_digit && (has_lower || has_upper);
-    }
-    if !quoted {
-        if value.len() < 8 {
-            return false;
-        }
-        if identifier && !(value.len() >= 16 && ent >= 3.3 && has_digit) {
-            return false;
-        }
-    }
-    (has_digit || has_symbol) && classes >= 2 && ent >= 2.5
-}
-
-// ---------------------------------------------------------------------------------------------
 // Overlaps
 
 fn class(c: Category) -> u8 {
@@ -1033,35 +811,50 @@ pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> 
     if raw.len() <= 1 {
         return raw;
     }
-    raw.sort_by(|a, b| {
-        let (ia, ib) = (&infos[a.info], &infos[b.info]);
-        class(ia.category)
-            .cmp(&class(ib.category))
-            .then(ib.priority.cmp(&ia.priority))
-            .then((b.end - b.start).cmp(&(a.end - a.start)))
-            .then(a.start.cmp(&b.start))
-    });
-    let mut accepted: [BTreeMap<usize, usize>; 4] = Default::default();
-    let mut out = Vec::with_capacity(raw.len());
-    for r in raw {
-        let c = class(infos[r.info].category) as usize;
-        if overlaps(&accepted[c], r.start, r.end) {
-            continue;
+    let rank = |r: &Raw| (infos[r.info].priority, r.end - r.start);
+    raw.sort_unstable_by_key(|r| (class(infos[r.info].category), r.start, r.end));
+    let mut out: Vec<Raw> = Vec::with_capacity(raw.len());
+    // Sweep each class in start order, one cluster of transitively overlapping findings at a time;
+    // inside a cluster (small), pick greedily by rank.
+    let mut i = 0;
+    while i < raw.len() {
+        let c = class(infos[raw[i].info].category);
+        let mut j = i + 1;
+        let mut reach = raw[i].end;
+        while j < raw.len() && class(infos[raw[j].info].category) == c && raw[j].start < reach {
+            reach = reach.max(raw[j].end);
+            j += 1;
         }
-        if r.info == email && overlaps(&accepted[0], r.start, r.end) {
-            continue;
+        if j == i + 1 {
+            out.push(raw[i]);
+        } else {
+            let mut cluster: Vec<Raw> = raw[i..j].to_vec();
+            cluster.sort_by(|a, b| rank(b).cmp(&rank(a)).then(a.start.cmp(&b.start)));
+            let mut kept: Vec<Raw> = Vec::new();
+            for r in cluster {
+                if kept.iter().all(|k| k.end <= r.start || r.end <= k.start) {
+                    kept.push(r);
+                }
+            }
+            out.extend(kept);
         }
-        accepted[c].insert(r.start, r.end);
-        out.push(r);
+        i = j;
+    }
+    // Emails inside secrets go.
+    let mut secrets: Vec<(usize, usize)> = out
+        .iter()
+        .filter(|r| class(infos[r.info].category) == 0)
+        .map(|r| (r.start, r.end))
+        .collect();
+    if !secrets.is_empty() {
+        secrets.sort_unstable();
+        out.retain(|r| {
+            if r.info != email {
+                return true;
+            }
+            let k = secrets.partition_point(|&(s, _)| s < r.end);
+            !secrets[..k].iter().rev().take(8).any(|&(_, e)| e > r.start)
+        });
     }
     out
-}
-
-fn overlaps(set: &BTreeMap<usize, usize>, s: usize, e: usize) -> bool {
-    if let Some((_, &pe)) = set.range(..=s).next_back() {
-        if pe > s {
-            return true;
-        }
-    }
-    set.range(s..e).next().is_some()
 }

@@ -9,6 +9,7 @@
 
 pub mod catalogue;
 mod detectors;
+mod generic;
 pub use detectors::dotenv_values;
 pub mod validators;
 
@@ -52,6 +53,7 @@ pub enum EngineError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
     Rule(usize),
+    Generic,
     InternalSuffix,
     PrivateIp,
     PrivateKey,
@@ -63,8 +65,6 @@ struct CompiledRule {
     regex: Regex,
     /// capture groups whose first participating one is the secret span
     secret_groups: Vec<usize>,
-    key_group: Option<usize>,
-    quote_group: Option<usize>,
     entropy: Option<f64>,
     validate: Option<Validator>,
 }
@@ -92,6 +92,7 @@ struct Builtins {
     internal_host: usize,
     private_ip: usize,
     codename: usize,
+    generic: usize,
 }
 
 /// What a hit of the case-insensitive names automaton is.
@@ -111,6 +112,12 @@ pub struct Engine {
     names: Option<(AhoCorasick, Vec<NameKind>)>,
     pii: detectors::PiiRegexes,
     compile_time: std::time::Duration,
+}
+
+/// A byte range inside a window.
+struct Span {
+    start: usize,
+    end: usize,
 }
 
 /// A finding before line/column and box are attached.
@@ -156,6 +163,11 @@ impl Engine {
             });
             if spec.builtin {
                 builtin_index.insert(spec.id.clone(), idx);
+                if enabled && spec.id == "generic_secret_assignment" {
+                    for k in &spec.keywords {
+                        kw.entry(k.clone()).or_default().push(Trigger::Generic);
+                    }
+                }
                 continue;
             }
             let Some(pattern) = &spec.pattern else {
@@ -166,7 +178,6 @@ impl Engine {
             }
             let regex = byte_regex(&spec.id, pattern)?;
             let names: Vec<Option<&str>> = regex.capture_names().collect();
-            let group = |n: &str| names.iter().position(|x| *x == Some(n));
             let secret_groups = names
                 .iter()
                 .enumerate()
@@ -176,8 +187,6 @@ impl Engine {
             let r = rules.len();
             rules.push(CompiledRule {
                 info: idx,
-                key_group: group("k"),
-                quote_group: group("q"),
                 regex,
                 secret_groups,
                 entropy: spec.entropy,
@@ -199,6 +208,7 @@ impl Engine {
             internal_host: b("internal_host"),
             private_ip: b("private_ip"),
             codename: b("codename"),
+            generic: b("generic_secret_assignment"),
         };
         let on = |i: usize| infos[i].enabled;
         if on(builtins.internal_host) {
@@ -319,6 +329,9 @@ impl Engine {
             for &t in &self.triggers[m.pattern().as_usize()] {
                 match t {
                     Trigger::Rule(r) => self.run_rule(r, bytes, m.start(), &mut st),
+                    Trigger::Generic => {
+                        generic::assignment(self, bytes, m.start(), m.end(), &mut st)
+                    }
                     Trigger::InternalSuffix => {
                         detectors::internal_suffix(self, bytes, m.start(), m.end(), &mut st)
                     }
@@ -362,14 +375,24 @@ impl Engine {
         st.scanned_until[r] = we;
         let rule = &self.rules[r];
         let window = &bytes[ws..we];
-        for caps in rule.regex.captures_iter(window) {
-            let whole = caps.get(0).expect("group 0");
-            let m = rule
+        let mut locs = rule.regex.capture_locations();
+        let mut pos = 0;
+        while pos <= window.len() {
+            let Some(whole) = rule.regex.captures_read_at(&mut locs, window, pos) else {
+                break;
+            };
+            pos = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.end() + 1
+            };
+            let (ms, me) = rule
                 .secret_groups
                 .iter()
-                .find_map(|&g| caps.get(g))
-                .unwrap_or(whole);
-            let value = m.as_bytes();
+                .find_map(|&g| locs.get(g))
+                .unwrap_or((whole.start(), whole.end()));
+            let m = Span { start: ms, end: me };
+            let value = &window[m.start..m.end];
             if let Some(min) = rule.entropy {
                 if validators::entropy(value) < min {
                     continue;
@@ -385,24 +408,13 @@ impl Engine {
                 Some(Validator::Bearer) => {
                     !validators::is_placeholder(value) && value.iter().any(u8::is_ascii_digit)
                 }
-                Some(Validator::Generic) => detectors::generic_ok(
-                    window,
-                    rule.key_group
-                        .and_then(|g| caps.get(g))
-                        .map(|k| k.as_bytes()),
-                    rule.quote_group
-                        .and_then(|g| caps.get(g))
-                        .map(|q| q.as_bytes()),
-                    m.start(),
-                    m.end(),
-                ),
                 None => !validators::is_placeholder(value),
             };
             if ok {
                 st.found.push(Raw {
                     info: rule.info,
-                    start: ws + m.start(),
-                    end: ws + m.end(),
+                    start: ws + m.start,
+                    end: ws + m.end,
                 });
             }
         }

@@ -1,6 +1,26 @@
 //! Pure checks on candidate values: checksums, entropy, placeholder shapes.
 
-/// Shannon entropy in bits per byte.
+/// `c * log2(c)` for small counts, so entropy needs no logarithm per byte value.
+fn c_log2_c(c: u32) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        (0..=1024u32)
+            .map(|c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    c as f64 * (c as f64).log2()
+                }
+            })
+            .collect()
+    });
+    match t.get(c as usize) {
+        Some(&v) => v,
+        None => c as f64 * (c as f64).log2(),
+    }
+}
+
+/// Shannon entropy in bits per byte: log2(n) - sum(c log2 c) / n.
 pub fn entropy(s: &[u8]) -> f64 {
     if s.is_empty() {
         return 0.0;
@@ -9,15 +29,13 @@ pub fn entropy(s: &[u8]) -> f64 {
     for &b in s {
         counts[b as usize] += 1;
     }
-    let n = s.len() as f64;
-    counts
+    let n = s.len() as u32;
+    let sum: f64 = counts
         .iter()
         .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
+        .map(|&c| c_log2_c(c))
+        .sum();
+    (c_log2_c(n) - sum) / n as f64
 }
 
 /// Luhn checksum over the digits of `s` (other bytes ignored).
@@ -216,16 +234,20 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "here_",
 ];
 
+/// One case-insensitive automaton over the placeholder words, built once.
+fn placeholder_words() -> &'static aho_corasick::AhoCorasick {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(PLACEHOLDER_WORDS)
+            .expect("placeholder words compile")
+    })
+}
+
 /// True when the value looks like a placeholder: a documentation marker, or too few distinct bytes.
 pub fn is_placeholder(value: &[u8]) -> bool {
-    let lower = value.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS
-        .iter()
-        .any(|w| memfind(&lower, w.as_bytes()))
-    {
-        return true;
-    }
-    distinct_alnum(value) <= 4
+    placeholder_words().is_match(value) || distinct_alnum(value) <= 4
 }
 
 fn distinct_alnum(value: &[u8]) -> usize {
@@ -246,7 +268,6 @@ pub fn memfind(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Common stand-in passwords that documentation uses.
 pub fn is_placeholder_password(value: &[u8]) -> bool {
-    let lower = value.to_ascii_lowercase();
     const WORDS: &[&[u8]] = &[
         b"password",
         b"pass",
@@ -267,7 +288,7 @@ pub fn is_placeholder_password(value: &[u8]) -> bool {
         b"mypassword",
         b"yourpassword",
     ];
-    if WORDS.contains(&lower.as_slice()) {
+    if WORDS.iter().any(|w| w.eq_ignore_ascii_case(value)) {
         return true;
     }
     if value
@@ -278,11 +299,7 @@ pub fn is_placeholder_password(value: &[u8]) -> bool {
     }
     // Template references: $VAR, ${VAR}, %VAR%, {{ var }}, <var>, :var
     matches!(value.first(), Some(b'$' | b'%' | b'{' | b'<' | b'[' | b':'))
-        || memfind(&lower, b"${")
-        || memfind(&lower, b"{{")
-        || memfind(&lower, b"example")
-        || memfind(&lower, b"your")
-        || memfind(&lower, b"placeholder")
+        || placeholder_words().is_match(value)
 }
 
 /// Decodes base64url (or standard base64) without padding; None on bad input.

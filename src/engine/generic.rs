@@ -1,0 +1,588 @@
+//! Generic credential assignments: `password = "..."`, `API_KEY: ...`, `"client_secret": "..."`,
+//! `export TOKEN=...`, `setPassword("...")`, `define('DB_PASSWORD', '...')`, `<password>...</password>`,
+//! `--password ...`, `.netrc`'s `password ...`, "my password is ...".
+//!
+//! Hand-written rather than a regex: a keyword hit already says where the key is, so the detector
+//! reads the key around it, then the operator, then the value, in one pass over a few bytes. The value
+//! must look like a credential: not a placeholder, a reference to the environment, an identifier, a
+//! path, a URL, a number or a boolean.
+
+use super::detectors::State;
+use super::validators::{entropy, is_placeholder, is_placeholder_password};
+use super::{Engine, Raw};
+
+fn is_key_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
+/// Splits a key into lowercase words at `_ . -` and camelCase boundaries.
+fn segments(key: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for &b in key {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if b.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        cur.push(b.to_ascii_lowercase() as char);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Words ending a segment that make a key a credential's name.
+const STRONG_ENDINGS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "secretkey",
+    "privatekey",
+    "credential",
+    "credentials",
+    "requirepass",
+];
+/// Words before `key` that make it a credential's name (`api_key`, `accessKey`, ...).
+const KEY_QUALIFIERS: &[&str] = &[
+    "api",
+    "access",
+    "secret",
+    "private",
+    "auth",
+    "signing",
+    "encryption",
+    "master",
+    "app",
+    "client",
+    "license",
+    "account",
+    "service",
+    "admin",
+    "webhook",
+    "shared",
+    "sas",
+    "storage",
+    "subscription",
+];
+/// A key whose last word is one of these names metadata about a secret, not the secret.
+const DENY_LAST: &[&str] = &[
+    "id",
+    "ids",
+    "ttl",
+    "type",
+    "types",
+    "count",
+    "url",
+    "uri",
+    "urls",
+    "endpoint",
+    "name",
+    "names",
+    "file",
+    "filename",
+    "path",
+    "dir",
+    "length",
+    "len",
+    "size",
+    "limit",
+    "max",
+    "min",
+    "expiry",
+    "expires",
+    "expiration",
+    "expire",
+    "expiresin",
+    "field",
+    "label",
+    "input",
+    "prompt",
+    "header",
+    "param",
+    "hint",
+    "policy",
+    "format",
+    "mode",
+    "env",
+    "var",
+    "version",
+    "index",
+    "prefix",
+    "suffix",
+    "lifetime",
+    "timeout",
+    "store",
+    "manager",
+    "provider",
+    "service",
+    "hash",
+    "hashed",
+    "digest",
+    "algorithm",
+    "alg",
+    "method",
+    "scheme",
+    "kind",
+    "regex",
+    "pattern",
+    "bytes",
+    "bits",
+    "rotation",
+    "enabled",
+    "required",
+    "ref",
+    "arn",
+    "location",
+    "source",
+    "placeholder",
+    "example",
+    "counter",
+    "usage",
+    "budget",
+    "column",
+    "col",
+    "table",
+    "class",
+    "host",
+    "port",
+    "user",
+    "username",
+    "region",
+    "reset",
+    "changed",
+    "strength",
+    "validator",
+    "error",
+    "errors",
+    "message",
+    "confirm",
+    "confirmation",
+    "policy",
+    "rules",
+    "tokens",
+    "tokenizer",
+    "secrets",
+    "keys",
+    "keyboard",
+    "template",
+    "schema",
+    "help",
+    "description",
+    "text",
+    "title",
+    "desc",
+    "display",
+    "visible",
+    "length",
+    "icon",
+    "style",
+    "key",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strength {
+    Strong,
+    Weak,
+}
+
+fn key_strength(key: &[u8]) -> Option<Strength> {
+    let segs = segments(key);
+    let last = segs.last()?;
+    let strong = segs
+        .iter()
+        .any(|s| s == "pass" || s == "pw" || STRONG_ENDINGS.iter().any(|e| s.ends_with(e)))
+        || segs
+            .windows(2)
+            .any(|w| w[1] == "key" && KEY_QUALIFIERS.contains(&w[0].as_str()));
+    if strong {
+        // `password_hash`, `token_ttl`, `secret_id`: about the secret, not the secret. A trailing
+        // `key` is fine when a qualifier says what kind (api_key), and `key` alone is weak.
+        let denied = DENY_LAST.contains(&last.as_str())
+            && !(last == "key"
+                && segs.len() >= 2
+                && KEY_QUALIFIERS.contains(&segs[segs.len() - 2].as_str()));
+        return (!denied).then_some(Strength::Strong);
+    }
+    (last == "key" || last == "auth").then_some(Strength::Weak)
+}
+
+/// How the value was written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// a quoted string literal
+    Quoted,
+    /// a bare token after `=` or `:`
+    Bare,
+    /// a bare token after whitespace only (`password P`, `--password P`, "password is P")
+    Spaced,
+}
+
+/// Whether a value holds a credential.
+fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
+    let n = value.len();
+    if !(6..=1024).contains(&n) {
+        return false;
+    }
+    if value.iter().any(|b| b.is_ascii_whitespace()) {
+        return false;
+    }
+    if form != Form::Quoted && matches!(next, b'(' | b'[' | b'{' | b'.') {
+        return false; // a call or an index: code, not a literal
+    }
+    if is_placeholder(value) || is_placeholder_password(value) {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    const ENV_PREFIXES: &[&[u8]] = &[
+        b"process.env",
+        b"os.environ",
+        b"os.getenv",
+        b"getenv",
+        b"env(",
+        b"env[",
+        b"env.",
+        b"system.getenv",
+        b"import.meta",
+        b"deno.env",
+        b"secrets.",
+        b"vars.",
+        b"config.",
+        b"settings.",
+        b"self.",
+        b"this.",
+        b"ctx.",
+        b"context.",
+        b"request.",
+        b"req.",
+        b"args.",
+        b"options.",
+        b"params.",
+        b"props.",
+        b"vault:",
+        b"ref+",
+        b"arn:",
+        b"sha256:",
+        b"sha512-",
+        b"sha384-",
+        b"sha1-",
+    ];
+    if ENV_PREFIXES.iter().any(|p| lower.starts_with(p))
+        || matches!(
+            lower.as_slice(),
+            b"true"
+                | b"false"
+                | b"null"
+                | b"none"
+                | b"nil"
+                | b"undefined"
+                | b"required"
+                | b"optional"
+                | b"string"
+                | b"boolean"
+                | b"integer"
+                | b"number"
+                | b"object"
+                | b"bytes"
+        )
+        || value
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b':' | b'-' | b'_' | b'+'))
+        || super::validators::memfind(value, b"://")
+        || lower.starts_with(b"/")
+        || lower.starts_with(b"~/")
+        || lower.starts_with(b"./")
+        || lower.starts_with(b"../")
+        || [
+            ".pem", ".key", ".json", ".txt", ".yaml", ".yml", ".crt", ".p12", ".env", ".cfg",
+            ".toml", ".der", ".jks",
+        ]
+        .iter()
+        .any(|x| lower.ends_with(x.as_bytes()))
+    {
+        return false;
+    }
+    let has_digit = value.iter().any(u8::is_ascii_digit);
+    let uppers = value.iter().filter(|b| b.is_ascii_uppercase()).count();
+    let lowers = value.iter().filter(|b| b.is_ascii_lowercase()).count();
+    let has_symbol = value.iter().any(|b| !b.is_ascii_alphanumeric());
+    let classes = [has_digit, lowers > 0, uppers > 0, has_symbol]
+        .iter()
+        .filter(|&&x| x)
+        .count();
+    let ent = entropy(value);
+    // Code: `some_var`, `cfg.password2`, `DB_PASSWORD`, `process.env.X!`: identifier parts with at most
+    // trailing digits, joined by dots.
+    let trimmed = value
+        .strip_suffix(b"!")
+        .or_else(|| value.strip_suffix(b"?"))
+        .unwrap_or(value);
+    let identifier = trimmed.split(|&b| b == b'.').all(|part| {
+        let letters = part
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'$'))
+            .count();
+        letters > 0
+            && part[letters..]
+                .iter()
+                .all(|b| b.is_ascii_digit() || *b == b'_')
+    });
+    let dotted_code = trimmed.contains(&b'.')
+        && trimmed.split(|&b| b == b'.').all(|p| {
+            !p.is_empty()
+                && (p[0].is_ascii_alphabetic() || p[0] == b'_' || p[0] == b'$')
+                && p.iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$'))
+        });
+    // camelCase / PascalCase words (`accessToken`, `PasswordField`): letters only, every capital
+    // starts a lowercase run.
+    let camel_words = value.iter().all(u8::is_ascii_alphabetic)
+        && !value[n - 1].is_ascii_uppercase()
+        && value
+            .windows(2)
+            .all(|w| !(w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase()));
+    if strength == Strength::Weak {
+        return n >= 16 && ent >= 3.5 && has_digit && (uppers + lowers) > 0 && !identifier;
+    }
+    match form {
+        Form::Quoted => {
+            if has_digit || has_symbol {
+                classes >= 2 && ent >= 2.5
+            } else {
+                // letters only: random case, long, not camelCase words
+                n >= 10 && uppers >= 2 && lowers >= 2 && !camel_words && ent >= 3.3
+            }
+        }
+        Form::Bare | Form::Spaced => {
+            if dotted_code || (identifier && !(n >= 16 && ent >= 3.3 && has_digit)) {
+                return false;
+            }
+            let min = if form == Form::Spaced { 8 } else { 6 };
+            n >= min
+                && (has_digit || has_symbol)
+                && classes >= 2
+                && ent >= 2.5
+                && (form == Form::Bare || has_digit)
+        }
+    }
+}
+
+fn skip_spaces(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// Reads a value starting at `i`: a quoted literal, or a bare token. Returns (start, end, form).
+fn read_value(line: &[u8], i: usize, bare_form: Form) -> Option<(usize, usize, Form)> {
+    let q = *line.get(i)?;
+    if matches!(q, b'"' | b'\'' | b'`') {
+        let s = i + 1;
+        let e = s + line[s..].iter().position(|&b| b == q)?;
+        return Some((s, e, Form::Quoted));
+    }
+    let s = i;
+    let mut e = s;
+    while e < line.len()
+        && !line[e].is_ascii_whitespace()
+        && !matches!(
+            line[e],
+            b'"' | b'\''
+                | b'`'
+                | b','
+                | b';'
+                | b'&'
+                | b')'
+                | b'('
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'<'
+                | b'>'
+        )
+    {
+        e += 1;
+    }
+    (e > s).then_some((s, e, bare_form))
+}
+
+/// Runs at a keyword hit `at..end` (the keyword lies inside the key).
+pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
+    if at < st.generic_until {
+        return;
+    }
+    let (ls, le) = super::detectors::line_window(bytes, at, 512, 2048);
+    let line = &bytes[ls..le];
+    let (hit, hit_end) = (at - ls, end - ls);
+    // The key: key characters around the keyword.
+    let mut ks = hit;
+    while ks > 0 && hit - ks < 64 && is_key_char(line[ks - 1]) {
+        ks -= 1;
+    }
+    let mut ke = hit_end;
+    while ke < line.len() && ke - hit_end < 64 && is_key_char(line[ke]) {
+        ke += 1;
+    }
+    while ks < hit && line[ks] == b'.' {
+        ks += 1;
+    }
+    st.generic_until = ls + ke;
+    let key = &line[ks..ke];
+    let Some(strength) = key_strength(key) else {
+        return;
+    };
+    // Inside a value (`arn:aws:secretsmanager:...`, `a=b-token`) the word is not a key.
+    let before = if ks == 0 { b' ' } else { line[ks - 1] };
+    if matches!(before, b':' | b'=' | b'/' | b'@' | b'+' | b'\\') {
+        return;
+    }
+    let found = find_value(line, ks, ke, before, strength);
+    if let Some((vs, ve, form)) = found {
+        let next = line
+            .get(ve + usize::from(form == Form::Quoted))
+            .copied()
+            .unwrap_or(b' ');
+        if value_ok(&line[vs..ve], form, strength, next) {
+            st.found.push(Raw {
+                info: e.builtins.generic,
+                start: ls + vs,
+                end: ls + ve,
+            });
+        }
+    }
+}
+
+/// Finds the value that a key at `ks..ke` of `line` is given, in the forms the module lists.
+fn find_value(
+    line: &[u8],
+    ks: usize,
+    ke: usize,
+    before: u8,
+    strength: Strength,
+) -> Option<(usize, usize, Form)> {
+    let mut i = ke;
+    // closing quote or bracket of the key: "key": / ['key'] = / key"]
+    let mut closed_quote = false;
+    while i < line.len() && i - ke < 2 && matches!(line[i], b'"' | b'\'' | b']' | b'`') {
+        closed_quote |= line[i] != b']';
+        i += 1;
+    }
+    let j = skip_spaces(line, i);
+    let c = *line.get(j).unwrap_or(&b'\n');
+    // XML element: <password>value</password>
+    if before == b'<' && c == b'>' {
+        let s = j + 1;
+        let e = s + line[s..].iter().position(|&b| b == b'<')?;
+        return Some((s, e, Form::Quoted));
+    }
+    // Operators: = == := => : <-
+    let op_len = if line[j..].starts_with(b":=")
+        || line[j..].starts_with(b"=>")
+        || line[j..].starts_with(b"==")
+        || line[j..].starts_with(b"<-")
+    {
+        2
+    } else if c == b'=' || c == b':' {
+        1
+    } else {
+        0
+    };
+    if op_len > 0 {
+        let mut v = skip_spaces(line, j + op_len);
+        // A type annotation: `password: str = "..."`
+        if c == b':' && op_len == 1 {
+            let t = v;
+            let mut k = v;
+            while k < line.len()
+                && (line[k].is_ascii_alphanumeric() || matches!(line[k], b'_' | b'[' | b']' | b'.'))
+            {
+                k += 1;
+            }
+            let k2 = skip_spaces(line, k);
+            if k > t && line.get(k2) == Some(&b'=') && line.get(k2 + 1) != Some(&b'=') {
+                v = skip_spaces(line, k2 + 1);
+            }
+        }
+        return read_value(line, v, Form::Bare);
+    }
+    // Function call or argument list: setPassword("..."), define('DB_PASSWORD', '...'), Setenv("K", "v")
+    if c == b'(' {
+        let v = skip_spaces(line, j + 1);
+        return read_value(line, v, Form::Bare).filter(|x| x.2 == Form::Quoted);
+    }
+    if closed_quote && c == b',' {
+        let v = skip_spaces(line, j + 1);
+        return read_value(line, v, Form::Bare).filter(|x| x.2 == Form::Quoted);
+    }
+    // <add key="PaymentsApiKey" value="..."/>
+    if closed_quote && line[j..].starts_with(b"value=") {
+        return read_value(line, j + 6, Form::Bare).filter(|x| x.2 == Form::Quoted);
+    }
+    if strength != Strength::Strong || j == i {
+        return None;
+    }
+    // Whitespace forms: "password is X", `--password X`, `.netrc`'s `password X`, `requirepass X`
+    let rest = &line[j..];
+    let v = if rest.starts_with(b"is ") {
+        skip_spaces(line, j + 3)
+    } else {
+        let flag = line[ks..].starts_with(b"--") || line[ks..].starts_with(b"-");
+        let bare_word = ks == 0 || line[ks - 1].is_ascii_whitespace();
+        if !(flag || bare_word) || closed_quote {
+            return None;
+        }
+        j
+    };
+    read_value(line, v, Form::Spaced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names() {
+        for k in [
+            "password",
+            "DB_PASSWORD",
+            "PGPASSWORD",
+            "client_secret",
+            "apiKey",
+            "X-API-Key",
+            "auth_token",
+            "app_key",
+            "--password",
+        ] {
+            assert!(key_strength(k.as_bytes()).is_some(), "{k}");
+        }
+        for k in [
+            "tokenizer",
+            "token_ttl",
+            "secret_id",
+            "password_hash",
+            "passwordField",
+            "tokens",
+            "author",
+            "keyboard",
+            "primary",
+        ] {
+            assert!(key_strength(k.as_bytes()).is_none(), "{k}");
+        }
+        assert!(key_strength(b"key") == Some(Strength::Weak));
+    }
+}
