@@ -9,6 +9,7 @@ pub mod output;
 pub mod policy;
 pub mod proxy;
 pub mod redact;
+pub mod report;
 pub mod types;
 
 pub use engine::{Engine, Finding};

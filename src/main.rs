@@ -1,6 +1,7 @@
 use clap::{Parser, Subcommand};
 use promptgate::cli::scan::{self, FailOn, Format};
 use promptgate::proxy::{ConnectTo, ParentProxy};
+use promptgate::report;
 use promptgate::{Engine, Policy};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,42 @@ enum Command {
         /// A parent HTTP proxy for all upstream connections (http://[user:pass@]host:port).
         #[arg(long = "upstream-proxy")]
         upstream_proxy: Option<ParentProxy>,
+        /// Serve /metrics (Prometheus) and /healthz on this loopback address (PORT or
+        /// 127.0.0.1:PORT). Off by default.
+        #[arg(long)]
+        admin: Option<String>,
+        /// The user label in audit events when a client does not name one in Proxy-Authorization
+        /// (default: $USER, else $USERNAME, else "unknown").
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Summarise audit logs: interactions, never/caution rates, secret exposures, top rules, per
+    /// period and group, optionally against a baseline period.
+    Report {
+        /// Audit log files (JSON Lines written by `promptgate run --audit-log`).
+        #[arg(long = "audit-log", required = true, num_args = 1..)]
+        audit_log: Vec<PathBuf>,
+        /// First day to include (YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = parse_date)]
+        since: Option<time::Date>,
+        /// Last day to include (YYYY-MM-DD, UTC, inclusive).
+        #[arg(long, value_parser = parse_date)]
+        until: Option<time::Date>,
+        /// Period of each row.
+        #[arg(long, value_enum, default_value = "month")]
+        by: report::Period,
+        /// Split rows by client tool, user or team.
+        #[arg(long, value_enum)]
+        group: Option<report::GroupBy>,
+        /// Last day of the baseline period (YYYY-MM-DD): later periods are compared with it.
+        #[arg(long = "baseline-until", value_parser = parse_date)]
+        baseline_until: Option<time::Date>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: report::ReportFormat,
+        /// Write the report to this file instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
     },
     /// Manage the local CA.
     Ca {
@@ -135,22 +172,49 @@ fn main() -> ExitCode {
             upstream_ca,
             connect_to,
             upstream_proxy,
+            admin,
+            user,
         } => {
             init_tracing();
-            let policy = match load_policy(policy.as_ref()) {
+            let policy_path = policy;
+            let policy = match load_policy(policy_path.as_ref()) {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            let config = promptgate::proxy::Config {
-                listen,
-                policy,
-                ca_dir,
-                audit_log,
-                upstream_ca,
-                connect_to,
-                upstream_proxy,
-            };
+            let mut config = promptgate::proxy::Config::new(policy, ca_dir);
+            config.listen = listen;
+            config.audit_log = audit_log;
+            config.upstream_ca = upstream_ca;
+            config.connect_to = connect_to;
+            config.upstream_proxy = upstream_proxy;
+            config.policy_path = policy_path;
+            config.admin = admin;
+            if let Some(u) = user.filter(|u| !u.trim().is_empty()) {
+                config.user = u;
+            }
             run_proxy(config)
+        }
+        Command::Report {
+            audit_log,
+            since,
+            until,
+            by,
+            group,
+            baseline_until,
+            format,
+            output,
+        } => {
+            let opts = report::Options {
+                since,
+                until,
+                by,
+                group,
+                baseline_until,
+            };
+            match report::run(&audit_log, &opts, format, output.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
         }
         Command::Ca { command } => ca_command(command),
         Command::Env { listen, ca_dir } => match promptgate::ca::env_exports(&listen, &ca_dir) {
@@ -161,6 +225,10 @@ fn main() -> ExitCode {
             Err(e) => fail(e.to_string()),
         },
     }
+}
+
+fn parse_date(s: &str) -> Result<time::Date, String> {
+    report::parse_date(s).map_err(|e| e.to_string())
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {

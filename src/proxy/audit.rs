@@ -13,7 +13,14 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub time: String,
+    /// A per-process request counter (the sampling decision is a keyed hash of it).
+    pub request_id: u64,
     pub client: String,
+    /// The proxy user: the username of the client's `Proxy-Authorization: Basic` header when it
+    /// sends one (not verified: the listener has no authentication), else `--user`.
+    pub user: String,
+    /// The user's team from the policy's `teams` map (null when unmapped).
+    pub team: Option<String>,
     pub host: String,
     pub method: String,
     pub path: String,
@@ -24,6 +31,12 @@ pub struct Event {
     pub action: Action,
     pub result: Disposition,
     pub monitor: bool,
+    /// Screened as part of the sample. Unsampled requests are not audited, except those refused
+    /// or passed before they could be screened (oversize, WebSocket), which are always audited
+    /// with `sampled: false`; a report counts a sampled event as 1/sample_rate interactions.
+    pub sampled: bool,
+    /// The policy's sample_rate when the request arrived.
+    pub sample_rate: f64,
     pub findings: Vec<FindingSummary>,
     /// Request body bytes as received.
     pub bytes: u64,

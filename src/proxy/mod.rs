@@ -7,9 +7,16 @@
 //! - Plain-HTTP requests: screened when the host is intercepted, otherwise forwarded as is.
 //!
 //! Responses stream back without buffering.
+//!
+//! Monitoring: `sample_rate` picks the requests that are screened and audited (see `sampling`);
+//! `--admin` serves Prometheus metrics (see `metrics`); the policy file is reloaded on SIGHUP and
+//! when it changes (see `reload`).
 
 pub mod audit;
+pub mod metrics;
 pub mod provider;
+pub mod reload;
+pub mod sampling;
 pub mod screen;
 pub mod tls;
 pub mod upstream;
@@ -26,8 +33,11 @@ use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, Limited};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use provider::{detect_tool, error_body, Provider};
+use metrics::{ConnKind, Metrics};
+use provider::{detect_client, error_body, Provider};
+use reload::{EngineCell, Reloader};
 use rustls::ServerConfig;
+use sampling::Sampler;
 use screen::{Disposition, Forwarded, Outcome, RequestParts};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -35,9 +45,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use upstream::{Net, Origin, Pool};
 
 pub use upstream::{ConnectTo, ParentProxy};
@@ -60,6 +70,26 @@ pub struct Config {
     pub upstream_ca: Vec<PathBuf>,
     pub connect_to: Vec<ConnectTo>,
     pub upstream_proxy: Option<ParentProxy>,
+    /// The file `policy` came from: reloaded on SIGHUP and when it changes. None: no reloads.
+    pub policy_path: Option<PathBuf>,
+    /// How often the policy file is checked for changes.
+    pub reload_poll: Duration,
+    /// The admin listener (`/metrics`, `/healthz`): PORT or a loopback HOST:PORT. None: off.
+    pub admin: Option<String>,
+    /// The user label for audit events when the client does not name one (`--user`).
+    pub user: String,
+    /// A fixed sampling seed (tests, reproducible runs); random when None.
+    pub sample_seed: Option<u64>,
+}
+
+/// The default user label: $USER, else $USERNAME, else "unknown".
+pub fn default_user() -> String {
+    ["USER", "USERNAME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 impl Config {
@@ -72,6 +102,11 @@ impl Config {
             upstream_ca: Vec::new(),
             connect_to: Vec::new(),
             upstream_proxy: None,
+            policy_path: None,
+            reload_poll: Duration::from_secs(1),
+            admin: None,
+            user: default_user(),
+            sample_seed: None,
         }
     }
 }
@@ -98,17 +133,38 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The CA certificate clients must trust.
     pub ca_cert: PathBuf,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// The admin listener's address, when `admin` was set.
+    pub admin_addr: Option<SocketAddr>,
+    state: Arc<State>,
+    reloader: Option<Arc<Reloader>>,
+    shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    /// Stops accepting connections and waits for the accept loop to end.
+    /// Stops accepting connections (and serving metrics, watching the policy) and waits for the
+    /// accept loop to end.
     pub async fn stop(mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
+        let _ = self.shutdown.send(true);
         let _ = (&mut self.task).await;
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.state.engine.load().policy().clone()
+    }
+
+    /// Reloads the policy file now (as SIGHUP does); an invalid file keeps the current policy.
+    pub fn reload(&self) -> Result<(), String> {
+        match &self.reloader {
+            Some(r) => r.reload("requested"),
+            None => Err("the proxy was not started from a policy file".into()),
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn metrics(&self) -> String {
+        self.state.metrics.render()
     }
 
     /// Runs until the accept loop ends (it does not end by itself).
@@ -119,18 +175,32 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
+        let _ = self.shutdown.send(true);
     }
 }
 
 struct State {
-    engine: Engine,
+    engine: Arc<EngineCell>,
     ca: Ca,
     net: Net,
     audit: Option<Arc<Audit>>,
     server_configs: DashMap<String, Arc<ServerConfig>>,
+    sampler: Sampler,
+    metrics: Arc<Metrics>,
+    /// The default user label.
+    user: String,
+}
+
+impl State {
+    /// Counts a request in the metrics and, when `write`, audits it.
+    fn record(&self, ev: &Event, write: bool) {
+        self.metrics.request(ev);
+        if write {
+            if let Some(a) = &self.audit {
+                a.write(ev);
+            }
+        }
+    }
 }
 
 /// Starts the proxy: loads or creates the CA, builds the engine, binds, and serves in the background.
@@ -178,6 +248,20 @@ pub async fn start(cfg: Config) -> Result<Running, ProxyError> {
         None => None,
     };
     let engine = Engine::new(cfg.policy.clone())?;
+    let admin = match &cfg.admin {
+        Some(a) => {
+            let addr = metrics::admin_addr(a).map_err(ProxyError::Config)?;
+            Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ProxyError::Io {
+                        what: format!("admin listener on {addr}"),
+                        source,
+                    })?,
+            )
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(&cfg.listen)
         .await
         .map_err(|source| ProxyError::Io {
@@ -189,18 +273,56 @@ pub async fn start(cfg: Config) -> Result<Running, ProxyError> {
         source,
     })?;
     let ca_cert = ca.paths.cert.clone();
+    let metrics = Metrics::new();
     let state = Arc::new(State {
-        engine,
+        engine: Arc::new(EngineCell::new(engine)),
         ca,
         net,
         audit,
         server_configs: DashMap::new(),
+        sampler: match cfg.sample_seed {
+            Some(seed) => Sampler::with_seed(seed),
+            None => Sampler::random(),
+        },
+        metrics: metrics.clone(),
+        user: cfg.user.clone(),
     });
-    let (tx, mut rx) = oneshot::channel::<()>();
+    let (tx, mut rx) = watch::channel(false);
+    let admin_addr = match admin {
+        Some(l) => {
+            let a = l.local_addr().map_err(|source| ProxyError::Io {
+                what: "admin listener address".into(),
+                source,
+            })?;
+            tokio::spawn(metrics::serve_admin(l, metrics.clone(), rx.clone()));
+            tracing::info!("promptgate admin listening on http://{a} (/metrics, /healthz)");
+            Some(a)
+        }
+        None => None,
+    };
+    let reloader = cfg.policy_path.as_ref().map(|path| {
+        let ca_state = state.clone();
+        let r = Arc::new(Reloader {
+            path: path.clone(),
+            cell: state.engine.clone(),
+            metrics: metrics.clone(),
+            check: Box::new(move |p: &Policy| {
+                for pat in ca_state.ca.unpermitted_patterns(p) {
+                    tracing::warn!(
+                        "the reloaded policy intercepts `{pat}` but the CA's name constraints do not permit it: clients will reject its certificates"
+                    );
+                }
+            }),
+        });
+        reload::watch(r.clone(), cfg.reload_poll, rx.clone());
+        r
+    });
+    let accept_state = state.clone();
     let task = tokio::spawn(async move {
+        let state = accept_state;
         loop {
             tokio::select! {
-                _ = &mut rx => break,
+                _ = rx.changed() => break,
                 r = listener.accept() => match r {
                     Ok((tcp, peer)) => {
                         let state = state.clone();
@@ -221,12 +343,16 @@ pub async fn start(cfg: Config) -> Result<Running, ProxyError> {
     Ok(Running {
         addr,
         ca_cert,
-        shutdown: Some(tx),
+        admin_addr,
+        state,
+        reloader,
+        shutdown: tx,
         task,
     })
 }
 
 async fn serve_client(state: Arc<State>, tcp: tokio::net::TcpStream, peer: SocketAddr) {
+    let _open = state.metrics.open(ConnKind::Client);
     let _ = tcp.set_nodelay(true);
     let svc = service_fn(move |req| {
         let state = state.clone();
@@ -281,13 +407,14 @@ async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) -> 
         (Some("http"), Some(host)) => {
             let host = host.trim_matches(|c| c == '[' || c == ']').to_string();
             let port = uri.port_u16().unwrap_or(80);
-            if state.engine.policy().intercepts(&host) {
+            if state.engine.load().policy().intercepts(&host) {
                 let pool = Arc::new(Pool::new(Origin {
                     host,
                     port,
                     tls: false,
                 }));
-                intercept(state, peer, pool, req).await
+                let user = proxy_user(req.headers());
+                intercept(state, peer, pool, req, user).await
             } else {
                 forward_plain(state, req, &host, port).await
             }
@@ -309,10 +436,11 @@ async fn connect(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) ->
         .trim_matches(|c| c == '[' || c == ']')
         .to_string();
     let port = auth.port_u16().unwrap_or(443);
-    if state.engine.policy().intercepts(&host) {
+    if state.engine.load().policy().intercepts(&host) {
+        let user = proxy_user(req.headers());
         tokio::spawn(async move {
             match hyper::upgrade::on(req).await {
-                Ok(up) => serve_intercepted(state, peer, host, port, up).await,
+                Ok(up) => serve_intercepted(state, peer, host, port, up, user).await,
                 Err(e) => tracing::debug!("CONNECT upgrade for {host}: {e}"),
             }
         });
@@ -320,7 +448,9 @@ async fn connect(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) ->
     }
     match state.net.dial(&host, port).await {
         Ok(mut upstream) => {
+            let open = state.metrics.open(ConnKind::Tunnel);
             tokio::spawn(async move {
+                let _open = open;
                 match hyper::upgrade::on(req).await {
                     Ok(up) => {
                         let mut client = TokioIo::new(up);
@@ -361,7 +491,9 @@ async fn serve_intercepted(
     host: String,
     port: u16,
     up: hyper::upgrade::Upgraded,
+    user: Option<String>,
 ) {
+    let _open = state.metrics.open(ConnKind::Intercepted);
     let config = match state.server_config(&host.to_ascii_lowercase()) {
         Ok(c) => c,
         Err(e) => {
@@ -389,7 +521,8 @@ async fn serve_intercepted(
     let svc = service_fn(move |req| {
         let state = state.clone();
         let pool = pool.clone();
-        async move { Ok::<_, Infallible>(intercept(state, peer, pool, req).await) }
+        let user = user.clone();
+        async move { Ok::<_, Infallible>(intercept(state, peer, pool, req, user).await) }
     });
     if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
         .serve_connection_with_upgrades(TokioIo::new(tls), svc)
@@ -439,11 +572,22 @@ fn is_websocket_upgrade(h: &HeaderMap) -> bool {
             })
 }
 
-fn random_unit() -> f64 {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 4];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+/// The username of a `Proxy-Authorization: Basic` header (never the password). The proxy does not
+/// verify it: it is a label, like `--user`.
+fn proxy_user(h: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let v = h.get(header::PROXY_AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, cred) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(cred.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let user = text.split(':').next()?.trim();
+    (!user.is_empty() && user.len() <= 128 && !user.chars().any(char::is_control))
+        .then(|| user.to_string())
 }
 
 /// Builds the request sent upstream.
@@ -493,15 +637,20 @@ fn upstream_request(
     req
 }
 
-/// One request to an intercepted host: buffer, screen, then forward, answer locally or refuse.
+/// One request to an intercepted host: buffer, screen (when sampled), then forward, answer
+/// locally or refuse.
 async fn intercept(
     state: Arc<State>,
     peer: SocketAddr,
     pool: Arc<Pool>,
     req: Request<Incoming>,
+    proxy_user: Option<String>,
 ) -> Response<Body> {
     let t0 = Instant::now();
-    let policy = state.engine.policy().clone();
+    let request_id = state.sampler.next_id();
+    // The engine in force when the request arrived serves it to the end, whatever reloads happen.
+    let engine = state.engine.load();
+    let policy = engine.policy();
     let (parts, body) = req.into_parts();
     let host = pool.origin.host.clone();
     let path = parts
@@ -510,15 +659,22 @@ async fn intercept(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let provider = Provider::detect(&host, &path);
-    let tool = detect_tool(
+    let tool = detect_client(
+        &host,
+        &path,
         parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
     );
+    let user = proxy_user.unwrap_or_else(|| state.user.clone());
+    let team = policy.teams.get(&user).cloned();
     let mut ev = Event {
         time: audit::now(),
+        request_id,
         client: peer.to_string(),
+        user,
+        team,
         host: host.clone(),
         method: parts.method.to_string(),
         path: audit::path_without_query(&path),
@@ -528,6 +684,8 @@ async fn intercept(
         action: crate::types::Action::Allow,
         result: Disposition::Forwarded,
         monitor: policy.mode == crate::policy::Mode::Monitor,
+        sampled: false,
+        sample_rate: policy.sample_rate,
         findings: Vec::new(),
         bytes: 0,
         bytes_forwarded: 0,
@@ -537,7 +695,7 @@ async fn intercept(
         total_ms: 0.0,
         reason: None,
     };
-    let audit = state.audit.clone();
+    // Refusals are always audited (sampled or not: they were not forwarded).
     let refuse = |mut ev: Event, status: u16, code: &str, reason: String| {
         ev.result = Disposition::Refused;
         ev.total_ms = ms(t0);
@@ -548,9 +706,7 @@ async fn intercept(
             &format!("promptgate refused this request: {reason}."),
         );
         ev.reason = Some(reason);
-        if let Some(a) = &audit {
-            a.write(&ev);
-        }
+        state.record(&ev, true);
         json_response(status, body)
     };
 
@@ -568,7 +724,7 @@ async fn intercept(
             );
             return r;
         }
-        return websocket(state, pool, parts, body, ev, t0).await;
+        return websocket(state.clone(), pool, parts, body, ev, t0).await;
     }
 
     let max = policy.max_body_bytes;
@@ -610,10 +766,12 @@ async fn intercept(
     };
     ev.bytes = bytes.len() as u64;
 
-    let sampled = policy.sample_rate >= 1.0 || random_unit() < policy.sample_rate;
+    // Not sampled: forwarded as received, with no scan.
+    let sampled = state.sampler.sampled(request_id, policy.sample_rate);
+    ev.sampled = sampled;
     let (outcome, notice) = if sampled {
         let run = {
-            let (state, bytes) = (state.clone(), bytes.clone());
+            let (engine, state, bytes) = (engine.clone(), state.clone(), bytes.clone());
             let (method, host, path, headers) = (
                 parts.method.clone(),
                 host.clone(),
@@ -622,7 +780,7 @@ async fn intercept(
             );
             move || {
                 screen::screen(
-                    &state.engine,
+                    &engine,
                     &RequestParts {
                         method: method.as_str(),
                         host: &host,
@@ -650,6 +808,7 @@ async fn intercept(
         } else {
             run()
         };
+        state.metrics.scan.observe(s.scan_time);
         ev.verdict = s.verdict;
         ev.action = s.action;
         ev.result = s.result;
@@ -659,9 +818,7 @@ async fn intercept(
         match s.outcome {
             Outcome::Refuse { status, body } => {
                 ev.total_ms = ms(t0);
-                if let Some(a) = &audit {
-                    a.write(&ev);
-                }
+                state.record(&ev, true);
                 return json_response(status, body);
             }
             Outcome::Forward { body, notice } => (body, notice),
@@ -675,9 +832,12 @@ async fn intercept(
     };
     ev.bytes_forwarded = send_body.len() as u64;
     let make = |h2: bool| upstream_request(&parts, &pool.origin, h2, send_body.clone(), rewritten);
+    let sent = Instant::now();
     match pool.send(&state.net, &make).await {
         Ok(resp) => {
+            state.metrics.upstream.observe(sent.elapsed());
             ev.upstream_status = Some(resp.status().as_u16());
+            state.metrics.request(&ev);
             let (mut rp, rb) = resp.into_parts();
             strip_hop_by_hop(&mut rp.headers);
             rp.version = Version::HTTP_11;
@@ -689,10 +849,9 @@ async fn intercept(
             let body = Tracked {
                 inner: rb,
                 bytes: 0,
-                done: if sampled {
-                    audit.map(|a| (a, ev, t0))
-                } else {
-                    None
+                done: match &state.audit {
+                    Some(a) if sampled => Some((a.clone(), ev, t0)),
+                    _ => None,
                 },
             };
             Response::from_parts(rp, body.boxed())
@@ -702,9 +861,7 @@ async fn intercept(
             ev.total_ms = ms(t0);
             let msg = format!("promptgate could not reach {host}: {reason}");
             ev.reason = Some(reason);
-            if let Some(a) = &audit {
-                a.write(&ev);
-            }
+            state.record(&ev, sampled);
             json_response(
                 502,
                 error_body(provider, 502, "promptgate_upstream_error", &msg),
@@ -751,13 +908,14 @@ async fn websocket(
     *up.headers_mut() = headers;
     let client_req = Request::from_parts(parts, body);
     ev.reason = Some("websocket passed through unscreened (allow_websocket)".into());
+    let sent = Instant::now();
     match upstream::send_upgrade(&state.net, &pool.origin, up).await {
         Ok(mut resp) => {
+            state.metrics.upstream.observe(sent.elapsed());
             ev.upstream_status = Some(resp.status().as_u16());
             ev.total_ms = ms(t0);
-            if let Some(a) = &state.audit {
-                a.write(&ev);
-            }
+            // Not screened, so not part of the sample: always audited.
+            state.record(&ev, true);
             if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
                 let upstream_up = hyper::upgrade::on(&mut resp);
                 tokio::spawn(async move {
@@ -777,6 +935,9 @@ async fn websocket(
         }
         Err(reason) => {
             let msg = format!("promptgate could not reach {}: {reason}", pool.origin.host);
+            ev.total_ms = ms(t0);
+            ev.reason = Some(reason);
+            state.record(&ev, true);
             json_response(
                 502,
                 error_body(

@@ -200,6 +200,34 @@ pub fn detect_tool(user_agent: Option<&str>) -> &'static str {
         .unwrap_or("other")
 }
 
+/// The client tool, from the host and path (tools with their own backends) and the User-Agent.
+/// A host that only one tool talks to wins over a generic User-Agent (an editor, an SDK).
+pub fn detect_client(host: &str, path: &str, user_agent: Option<&str>) -> &'static str {
+    let by_ua = detect_tool(user_agent);
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let m = |p: &str| crate::policy::host_matches(p, &host);
+    let path = path.split('?').next().unwrap_or("");
+    let by_host = if m("*.githubcopilot.com") || host == "copilot-proxy.githubusercontent.com" {
+        Some("copilot")
+    } else if m("*.cursor.sh") {
+        Some("cursor")
+    } else if host == "chatgpt.com" && path.starts_with("/backend-api/codex") {
+        Some("codex_cli")
+    } else if m("codewhisperer.*.amazonaws.com") || m("q.*.amazonaws.com") {
+        Some("amazon_q")
+    } else if host == "cloudcode-pa.googleapis.com" && by_ua != "gemini_cli" {
+        Some("gemini_code_assist")
+    } else {
+        None
+    };
+    match by_host {
+        // Copilot Chat is the more specific answer on Copilot's hosts.
+        Some("copilot") if by_ua == "copilot_chat" => by_ua,
+        Some(t) => t,
+        None => by_ua,
+    }
+}
+
 /// Builds an error body in the provider's own shape. `code` is a short machine-readable reason.
 pub fn error_body(provider: Provider, status: u16, code: &str, message: &str) -> Bytes {
     let v = match provider.error_shape() {
@@ -318,6 +346,50 @@ mod tests {
         assert_eq!(detect_tool(Some("OpenAI/Python 1.50.0")), "openai_python");
         assert_eq!(detect_tool(Some("curl/8.5.0")), "curl");
         assert_eq!(detect_tool(None), "unknown");
+        assert_eq!(
+            detect_client(
+                "api.individual.githubcopilot.com",
+                "/chat/completions",
+                Some("vscode/1.95")
+            ),
+            "copilot"
+        );
+        assert_eq!(
+            detect_client(
+                "api.githubcopilot.com",
+                "/chat/completions",
+                Some("GitHubCopilotChat/0.22")
+            ),
+            "copilot_chat"
+        );
+        assert_eq!(
+            detect_client(
+                "api2.cursor.sh",
+                "/aiserver.v1.ChatService/x",
+                Some("connect-es/1")
+            ),
+            "cursor"
+        );
+        assert_eq!(
+            detect_client("chatgpt.com", "/backend-api/codex/responses", None),
+            "codex_cli"
+        );
+        assert_eq!(
+            detect_client("api.openai.com", "/v1/responses", Some("codex_cli_rs/0.30")),
+            "codex_cli"
+        );
+        assert_eq!(
+            detect_client("api.anthropic.com", "/v1/messages", Some("claude-cli/1.0")),
+            "claude_code"
+        );
+        assert_eq!(
+            detect_client(
+                "api.openai.com",
+                "/v1/chat/completions",
+                Some("OpenAI/Python 1.5")
+            ),
+            "openai_python"
+        );
     }
 
     #[test]
