@@ -73,8 +73,31 @@ const FILE_TLDS: &[&str] = &[
 ];
 
 fn is_local_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+    b.is_ascii_alphanumeric() || b >= 0x80 || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
 }
+
+/// Login names that, before an `@`, make `name@host` an SSH/SCP target rather than a mailbox.
+const SYSTEM_ACCOUNTS: &[&str] = &[
+    "git",
+    "root",
+    "ubuntu",
+    "ec2-user",
+    "admin",
+    "deploy",
+    "centos",
+    "debian",
+    "pi",
+    "core",
+    "postgres",
+    "www-data",
+    "jenkins",
+    "ansible",
+    "vagrant",
+    "opc",
+    "azureuser",
+    "fedora",
+    "alpine",
+];
 
 fn is_host_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
@@ -119,7 +142,30 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
             .iter()
             .any(|t| tld.eq_ignore_ascii_case(t.as_bytes()));
     let local = &bytes[s..at];
-    if reserved || local.eq_ignore_ascii_case(b"git") {
+    let ls = memchr::memrchr(b'\n', &bytes[..s]).map_or(0, |i| i + 1);
+    let line_before = &bytes[ls..s];
+    let ssh_target = SYSTEM_ACCOUNTS
+        .iter()
+        .any(|a| local.eq_ignore_ascii_case(a.as_bytes()))
+        || [
+            &b"ssh "[..],
+            b"scp ",
+            b"sftp ",
+            b"rsync ",
+            b"ssh://",
+            b"git+ssh",
+        ]
+        .iter()
+        .any(|k| validators::memfind(line_before, k));
+    // `scheme://user:pass@host`: the part before '@' is a URL's credentials, not a mailbox
+    // (but `mailto:x@y` is a mailbox).
+    let token_start = line_before
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'('))
+        .map_or(0, |i| i + 1);
+    let url_credentials =
+        prev(bytes, s) == b':' && validators::memfind(&line_before[token_start..], b"://");
+    if reserved || ssh_target || url_credentials {
         return;
     }
     st.found.push(Raw {
@@ -159,7 +205,42 @@ fn host_start(bytes: &[u8], from: usize) -> usize {
 
 const CODE_RECEIVERS: &[&[u8]] = &[b"self", b"this", b"threading", b"os", b"ctx", b"cls"];
 
-pub fn internal_suffix(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
+/// Names that end in an internal suffix but are well-known public conventions, not your network.
+const WELL_KNOWN_HOSTS: &[&str] = &[
+    "host.docker.internal",
+    "gateway.docker.internal",
+    "kubernetes.docker.internal",
+    "host.containers.internal",
+    "metadata.google.internal",
+];
+
+/// Lines that are source-code module paths (`package com.acme.internal;`, `from app.internal import x`).
+fn is_module_line(bytes: &[u8], at: usize) -> bool {
+    let ls = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+    let line = bytes[ls..at].trim_ascii_start();
+    [
+        "package ",
+        "import ",
+        "from ",
+        "using ",
+        "namespace ",
+        "module ",
+        "mod ",
+        "use ",
+        "require ",
+    ]
+    .iter()
+    .any(|k| line.starts_with(k.as_bytes()))
+}
+
+pub fn internal_suffix(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
+    let Some(suffix) = INTERNAL_SUFFIXES
+        .iter()
+        .find(|s| bytes[at..].starts_with(s.as_bytes()))
+    else {
+        return;
+    };
+    let end = at + suffix.len();
     if at == 0 || !bytes[at - 1].is_ascii_alphanumeric() || !host_ends_cleanly(bytes, end) {
         return;
     }
@@ -167,8 +248,18 @@ pub fn internal_suffix(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut
     if s >= at || CODE_RECEIVERS.contains(&&bytes[s..at]) {
         return;
     }
-    // A path component such as ~/.local or a dotted attribute after a call is not a host.
-    if matches!(prev(bytes, s), b'/' if prev(bytes, s.saturating_sub(1)) == b'~') {
+    // Part of a file name or a path (.env.local, ~/.local, ./build.local): not a host.
+    let p = prev(bytes, s);
+    let url_authority = p == b'/' && prev(bytes, s - 1) == b'/';
+    if matches!(p, b'.' | b'\\' | b'_' | b'$') || (p == b'/' && !url_authority) {
+        return;
+    }
+    let host = &bytes[s..end];
+    if WELL_KNOWN_HOSTS
+        .iter()
+        .any(|h| host.eq_ignore_ascii_case(h.as_bytes()))
+        || is_module_line(bytes, at)
+    {
         return;
     }
     st.found.push(Raw {
@@ -198,7 +289,14 @@ pub fn policy_domain(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut S
 }
 
 pub fn codename(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
-    if is_word(prev(bytes, at)) || is_word(byte_at(bytes, end)) {
+    // Whole word, where `_` separates words (BLUEFIN_ENABLED) and so does a camelCase step
+    // (BluefinClient, newBluefin).
+    let (p, n) = (prev(bytes, at), byte_at(bytes, end));
+    let left_ok =
+        !p.is_ascii_alphanumeric() || (p.is_ascii_lowercase() && bytes[at].is_ascii_uppercase());
+    let right_ok = !n.is_ascii_alphanumeric()
+        || (n.is_ascii_uppercase() && bytes[end - 1].is_ascii_lowercase());
+    if !left_ok || !right_ok {
         return;
     }
     st.found.push(Raw {
@@ -243,16 +341,21 @@ pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     if next.is_ascii_alphanumeric() || (next == b'.' && byte_at(bytes, end + 1).is_ascii_digit()) {
         return;
     }
+    // A CIDR network (`10.0.0.0/16`) names a range in a plan, not a machine.
+    if next == b'/' && byte_at(bytes, end + 1).is_ascii_digit() && o[3] == 0 {
+        return;
+    }
     let private =
         o[0] == 10 || (o[0] == 172 && (16..=31).contains(&o[1])) || (o[0] == 192 && o[1] == 168);
     if !private {
         return;
     }
     // "version 10.4.12.1", "v10.1.0.2": a version number, not an address.
-    let word = word_before(bytes, at);
-    if ["version", "ver", "v", "release", "build", "firmware"]
-        .iter()
-        .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+    let word = word_before(bytes, at).to_ascii_lowercase();
+    if word.ends_with(b"version")
+        || ["ver", "v", "release", "build", "firmware", "tag"]
+            .iter()
+            .any(|w| word == w.as_bytes())
     {
         return;
     }
@@ -317,6 +420,15 @@ pub fn private_key(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
             last
         }
     };
+    // A header in prose or a template (`<paste your key here>`) is not a key: demand key material.
+    let body_end = end.min(limit);
+    let material = bytes[body_start.min(body_end)..body_end]
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .count();
+    if material < 40 {
+        return;
+    }
     // A JSON-escaped block ends with its escaped newline.
     let end = if bytes[end..].starts_with(b"\\n") {
         end + 2
@@ -340,6 +452,8 @@ pub struct PiiRegexes {
     ssn_plain: Regex,
     phone_nanp: Regex,
     phone_intl: Regex,
+    phone_national: Regex,
+    phone_bare: Regex,
     iban: Regex,
 }
 
@@ -358,8 +472,14 @@ impl PiiRegexes {
             )?,
             phone_intl: byte_regex(
                 "phone_number",
-                r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}",
+                r"(?:\+|00)[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}",
             )?,
+            // National numbers with a trunk prefix: 020 7946 0958, 06 12 34 56 78, (02) 9374 2373
+            phone_national: byte_regex(
+                "phone_number",
+                r"(?:\(0[1-9][0-9]{0,3}\)|0[1-9][0-9]{0,3})(?:[ .-][0-9]{2,8}){1,4}",
+            )?,
+            phone_bare: byte_regex("phone_number", r"[2-9][0-9]{9}")?,
             iban: byte_regex("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}")?,
         })
     }
@@ -409,7 +529,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
         if digits >= 9 {
             let (ls, le) = line_window(bytes, start, 48, 256);
             let ws = start.saturating_sub(40).max(ls);
-            let we = (last_digit + 8).min(le).max(ws);
+            let we = (last_digit + 40).min(le).max(ws);
             window = match window {
                 Some((ps, pe)) if ws <= pe => Some((ps, pe.max(we))),
                 Some((ps, pe)) => {
@@ -442,7 +562,11 @@ fn has_digit(w: u64) -> bool {
 
 fn left_clear(bytes: &[u8], s: usize) -> bool {
     let p = prev(bytes, s);
-    !(p.is_ascii_alphanumeric() || matches!(p, b'_' | b'.' | b'-' | b'/' | b'+' | b':' | b'#'))
+    if p == b':' {
+        // "ssn:123-45-6789", "tel:+1...": fine; "12:30:..." is a time.
+        return !prev(bytes, s - 1).is_ascii_digit();
+    }
+    !(p.is_ascii_alphanumeric() || matches!(p, b'_' | b'.' | b'-' | b'/' | b'+' | b'#'))
 }
 
 fn right_clear(bytes: &[u8], e: usize) -> bool {
@@ -488,14 +612,27 @@ fn id_context(bytes: &[u8], s: usize) -> bool {
         "time",
         "timestamp",
         "epoch",
-        "no",
-        "number",
         "sku",
         "serial",
         "imei",
         "account",
+        "case",
+        "request",
+        "job",
+        "run",
+        "batch",
+        "trace",
+        "span",
     ];
-    let word = word_before(bytes, s);
+    let mut word = word_before(bytes, s);
+    // "order number 4000...", "invoice no. 1234...": the word before "number" decides.
+    if ["number", "no", "num", "nr"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+    {
+        let start = word.as_ptr() as usize - bytes.as_ptr() as usize;
+        word = word_before(bytes, start);
+    }
     WORDS
         .iter()
         .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
@@ -535,17 +672,19 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 && luhn(&d)
                 && !id_context(bytes, s)
                 && d.iter().any(|&x| x != d[0])
+                && !validators::TEST_CARDS
+                    .iter()
+                    .any(|t| t.as_bytes() == d.as_slice())
             {
                 push(b.credit_card, s, end);
             }
         }
     }
     if on(b.us_ssn) {
+        // Plain nine digits count as an SSN only when the text around says so (a header, a label).
         let context = {
-            let (ls, le) = line_window(bytes, ws, 80, 0);
-            let _ = le;
-            let lower = String::from_utf8_lossy(&bytes[ls..we]).to_ascii_lowercase();
-            lower.contains("ssn") || lower.contains("social security")
+            let lower = bytes[ws.saturating_sub(300)..we].to_ascii_lowercase();
+            validators::memfind(&lower, b"ssn") || validators::memfind(&lower, b"social security")
         };
         let plain = context.then_some(&e.pii.ssn_plain);
         for re in std::iter::once(&e.pii.ssn).chain(plain) {
@@ -565,7 +704,27 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         }
     }
     if on(b.phone_number) {
-        for re in [&e.pii.phone_nanp, &e.pii.phone_intl] {
+        // Ten bare digits are a phone number only when labelled so (`phone: 4155552671`).
+        let labelled = {
+            let lower = bytes[ws.saturating_sub(40)..we].to_ascii_lowercase();
+            [
+                &b"phone"[..],
+                b"tel",
+                b"mobile",
+                b"cell",
+                b"fax",
+                b"sms",
+                b"whatsapp",
+                b"call ",
+            ]
+            .iter()
+            .any(|k| validators::memfind(&lower, k))
+        };
+        let bare = labelled.then_some(&e.pii.phone_bare);
+        for re in [&e.pii.phone_nanp, &e.pii.phone_intl, &e.pii.phone_national]
+            .into_iter()
+            .chain(bare)
+        {
             for m in re.find_iter(w) {
                 let (s, mut end) = (ws + m.start(), ws + m.end());
                 // The international pattern may end on a separator or an unclosed group.
@@ -577,8 +736,13 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                     && &d[d.len() - 7..d.len() - 4] == b"555"
                     && d[d.len() - 4] == b'0'
                     && d[d.len() - 3] == b'1';
+                // The tail of a longer run of digit groups (a card, an IBAN) is not a phone.
+                let inside_run = s >= 2
+                    && matches!(bytes[s - 1], b' ' | b'-' | b'.')
+                    && bytes[s - 2].is_ascii_digit();
                 if (8..=15).contains(&d.len())
                     && left_clear(bytes, s)
+                    && !inside_run
                     && right_clear(bytes, end)
                     && !id_context(bytes, s)
                     && !fictional
@@ -621,12 +785,22 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
 // .env blocks
 
 /// If the line at `ls..le` looks like `KEY=VALUE` of a dotenv file, returns the key and value spans.
+/// The indentation of a line: its leading spaces and tabs.
+fn indent(bytes: &[u8], ls: usize, le: usize) -> usize {
+    bytes[ls..le]
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count()
+}
+
+/// If the line `ls..le` looks like `KEY=VALUE` of a dotenv file (optionally indented, optionally
+/// `export `), returns ((key start, key end), (value start, value end)); the key start is the line's.
 fn env_line(bytes: &[u8], ls: usize, le: usize) -> Option<((usize, usize), (usize, usize))> {
-    let mut i = ls;
-    if bytes[ls..le].starts_with(b"export ") {
+    let ks = ls;
+    let mut i = ls + indent(bytes, ls, le);
+    if bytes[i..le].starts_with(b"export ") {
         i += 7;
     }
-    let ks = i;
     if i >= le || !bytes[i].is_ascii_uppercase() {
         return None;
     }
@@ -642,6 +816,31 @@ fn env_line(bytes: &[u8], ls: usize, le: usize) -> Option<((usize, usize), (usiz
         ve -= 1;
     }
     Some(((ks, i), (i + 1, ve)))
+}
+
+/// What a line is, for growing a dotenv block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EnvLine {
+    Pair,
+    Comment,
+    Blank,
+    Other,
+}
+
+fn env_kind(bytes: &[u8], ls: usize, le: usize, want_indent: usize) -> EnvLine {
+    let ind = indent(bytes, ls, le);
+    let rest = bytes[ls + ind..le].trim_ascii_end();
+    if rest.is_empty() {
+        EnvLine::Blank
+    } else if ind != want_indent {
+        EnvLine::Other
+    } else if rest.starts_with(b"#") {
+        EnvLine::Comment
+    } else if env_line(bytes, ls, le).is_some() {
+        EnvLine::Pair
+    } else {
+        EnvLine::Other
+    }
 }
 
 fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
@@ -700,6 +899,9 @@ fn harmless_value(v: &[u8]) -> bool {
                 | b"prod"
         )
         || validators::is_placeholder_password(v)
+        || validators::is_placeholder(v)
+        // a URL's password is judged by the url_password rule inside the block
+        || validators::memfind(v, b"://")
 }
 
 pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
@@ -725,35 +927,67 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
         if env_line(bytes, ls, le).is_none() {
             continue;
         }
-        // Grow the block over neighbouring env lines and comments.
-        let mut first = (ls, le);
-        while first.0 > 0 {
-            let (ps, pe) = line_bounds(bytes, first.0 - 1);
-            if env_line(bytes, ps, pe).is_some() || bytes[ps..pe].starts_with(b"#") {
-                first = (ps, pe);
-            } else {
-                break;
+        let want = indent(bytes, ls, le);
+        // Lines of the block: pairs and comments at the same indentation; a single blank line
+        // between sections; leading comments belong to the block, trailing ones do not.
+        let mut lines: Vec<(usize, usize, EnvLine)> = vec![(ls, le, EnvLine::Pair)];
+        let mut cur = (ls, le);
+        while cur.0 > 0 {
+            let (ps, pe) = line_bounds(bytes, cur.0 - 1);
+            match env_kind(bytes, ps, pe, want) {
+                EnvLine::Pair | EnvLine::Comment => {}
+                EnvLine::Blank if ps > 0 => {
+                    let (qs, qe) = line_bounds(bytes, ps - 1);
+                    if env_kind(bytes, qs, qe, want) != EnvLine::Pair {
+                        break;
+                    }
+                }
+                _ => break,
             }
+            lines.insert(0, (ps, pe, env_kind(bytes, ps, pe, want)));
+            cur = (ps, pe);
         }
-        let mut lines = Vec::new();
-        let mut cur = first;
-        loop {
-            if let Some(kv) = env_line(bytes, cur.0, cur.1) {
-                lines.push(kv);
-            } else if !bytes[cur.0..cur.1].starts_with(b"#") {
-                break;
+        cur = (ls, le);
+        while cur.1 < bytes.len() {
+            let (ns, ne) = line_bounds(bytes, cur.1 + 1);
+            let kind = env_kind(bytes, ns, ne, want);
+            match kind {
+                EnvLine::Pair | EnvLine::Comment => {}
+                EnvLine::Blank if ne < bytes.len() => {
+                    let (qs, qe) = line_bounds(bytes, ne + 1);
+                    if !matches!(
+                        env_kind(bytes, qs, qe, want),
+                        EnvLine::Pair | EnvLine::Comment
+                    ) {
+                        break;
+                    }
+                }
+                _ => break,
             }
-            if cur.1 >= bytes.len() {
-                break;
-            }
-            cur = line_bounds(bytes, cur.1 + 1);
+            lines.push((ns, ne, kind));
+            cur = (ns, ne);
         }
-        let Some(&((bs, _), _)) = lines.first() else {
+        // Leading blank lines never belong; trailing blanks and comments neither.
+        while lines.first().is_some_and(|l| l.2 == EnvLine::Blank) {
+            lines.remove(0);
+        }
+        while lines
+            .last()
+            .is_some_and(|l| matches!(l.2, EnvLine::Blank | EnvLine::Comment))
+        {
+            lines.pop();
+        }
+        let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
             continue;
         };
-        let &(_, (_, be)) = lines.last().expect("non-empty");
+        let (bs, be) = (first.0, last.1);
         covered_until = be.max(le);
-        if lines.len() < 2 {
+        let pairs: Vec<((usize, usize), (usize, usize))> = lines
+            .iter()
+            .filter(|l| l.2 == EnvLine::Pair)
+            .filter_map(|l| env_line(bytes, l.0, l.1))
+            .collect();
+        if pairs.len() < 2 {
             continue;
         }
         let first_in = secret_spans.partition_point(|&(s, _)| s < bs);
@@ -761,10 +995,12 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
             .iter()
             .take_while(|&&(s, _)| s < be)
             .any(|&(_, end)| end <= be);
-        let sensitive_line = lines.iter().any(|&((ks, ke), (vs, ve))| {
+        let sensitive_line = pairs.iter().any(|&((ks, ke), (vs, ve))| {
             let key = &bytes[ks..ke];
-            let key = String::from_utf8_lossy(key);
-            SECRET_KEY_WORDS.iter().any(|w| key.contains(w)) && !harmless_value(&bytes[vs..ve])
+            SECRET_KEY_WORDS
+                .iter()
+                .any(|w| validators::memfind(key, w.as_bytes()))
+                && !harmless_value(&bytes[vs..ve])
         });
         if has_secret_finding || sensitive_line {
             st.found.push(Raw {

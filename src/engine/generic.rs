@@ -246,6 +246,10 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     if is_placeholder(value) || is_placeholder_password(value) {
         return false;
     }
+    // A YAML tag (`!vault |`, `!Ref`), not a value.
+    if value[0] == b'!' && value[1..].iter().all(u8::is_ascii_alphabetic) {
+        return false;
+    }
     let lower = value.to_ascii_lowercase();
     const ENV_PREFIXES: &[&[u8]] = &[
         b"process.env",
@@ -363,7 +367,7 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
                 classes >= 2 && ent >= 2.5
             } else {
                 // letters only: random case, long, not camelCase words
-                n >= 10 && uppers >= 2 && lowers >= 2 && !camel_words && ent >= 3.3
+                n >= 10 && uppers >= 2 && lowers >= 2 && !camel_words && ent >= 3.0
             }
         }
         Form::Bare | Form::Spaced => {
@@ -514,7 +518,7 @@ fn find_value(
                 k += 1;
             }
             let k2 = skip_spaces(line, k);
-            if k > t && line.get(k2) == Some(&b'=') && line.get(k2 + 1) != Some(&b'=') {
+            if k > t && k2 > k && line.get(k2) == Some(&b'=') && line.get(k2 + 1) != Some(&b'=') {
                 v = skip_spaces(line, k2 + 1);
             }
         }

@@ -212,7 +212,8 @@ impl Engine {
         };
         let on = |i: usize| infos[i].enabled;
         if on(builtins.internal_host) {
-            for s in detectors::INTERNAL_SUFFIXES {
+            // ".int" stands for both ".internal" and ".intranet" (one keyword, not two).
+            for s in [".int", ".corp", ".local", ".lan", ".home.arpa"] {
                 kw.entry(s.to_string())
                     .or_default()
                     .push(Trigger::InternalSuffix);
@@ -255,12 +256,15 @@ impl Engine {
 
         let mut name_pats: Vec<(String, NameKind)> = Vec::new();
         if on(builtins.codename) {
-            name_pats.extend(
-                policy
-                    .codenames
-                    .iter()
-                    .map(|c| (c.clone(), NameKind::Codename)),
-            );
+            // "Project Bluefin" also as project_bluefin, project-bluefin, ProjectBluefin.
+            for c in &policy.codenames {
+                let words: Vec<&str> = c.split_whitespace().collect();
+                let mut forms = vec![words.join(" ")];
+                if words.len() > 1 {
+                    forms.extend(["_", "-", ""].iter().map(|sep| words.join(sep)));
+                }
+                name_pats.extend(forms.into_iter().map(|f| (f, NameKind::Codename)));
+            }
         }
         if on(builtins.internal_host) {
             name_pats.extend(
@@ -333,7 +337,7 @@ impl Engine {
                         generic::assignment(self, bytes, m.start(), m.end(), &mut st)
                     }
                     Trigger::InternalSuffix => {
-                        detectors::internal_suffix(self, bytes, m.start(), m.end(), &mut st)
+                        detectors::internal_suffix(self, bytes, m.start(), &mut st)
                     }
                     Trigger::PrivateIp => detectors::private_ip(self, bytes, m.start(), &mut st),
                     Trigger::PrivateKey => detectors::private_key(self, bytes, m.start(), &mut st),
@@ -423,6 +427,7 @@ impl Engine {
     /// Resolves overlaps, applies the allowlist, attaches box and line/column.
     fn finish(&self, bytes: &[u8], mut raw: Vec<Raw>) -> Vec<Finding> {
         raw.retain(|r| self.infos[r.info].enabled);
+        self.add_repeats(bytes, &mut raw);
         let raw = detectors::resolve_overlaps(&self.infos, raw, self.builtins.email);
         let mut out: Vec<Finding> = raw
             .into_iter()
@@ -452,6 +457,56 @@ impl Engine {
             f.column = f.start - line_start + 1;
         }
         out
+    }
+
+    /// A secret found once is a secret everywhere in the prompt: `requirepass X` then `masterauth X`,
+    /// a password in a URL and again in prose. Other copies of each secret value become findings of
+    /// the same rule. One automaton over the values, so the cost stays linear; skipped when a text holds
+    /// so many secrets that every one of them is already being reported anyway.
+    fn add_repeats(&self, bytes: &[u8], raw: &mut Vec<Raw>) {
+        const MAX_VALUES: usize = 256;
+        let mut values: Vec<(&[u8], usize)> = raw
+            .iter()
+            .filter(|r| {
+                matches!(
+                    self.infos[r.info].category,
+                    Category::Secret | Category::PrivateKey
+                ) && r.end - r.start >= 8
+            })
+            .map(|r| (&bytes[r.start..r.end], r.info))
+            .collect();
+        if values.is_empty() || values.len() > MAX_VALUES {
+            return;
+        }
+        values.sort_unstable();
+        values.dedup_by(|a, b| a.0 == b.0);
+        let Ok(ac) = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(values.iter().map(|v| v.0))
+        else {
+            return;
+        };
+        let known: std::collections::HashSet<(usize, usize)> =
+            raw.iter().map(|r| (r.start, r.end)).collect();
+        for m in ac.find_iter(bytes) {
+            // Whole tokens only: `abc123` inside `xabc123y` is another string.
+            let before = if m.start() == 0 {
+                b' '
+            } else {
+                bytes[m.start() - 1]
+            };
+            let after = bytes.get(m.end()).copied().unwrap_or(b' ');
+            if before.is_ascii_alphanumeric() || after.is_ascii_alphanumeric() {
+                continue;
+            }
+            if !known.contains(&(m.start(), m.end())) {
+                raw.push(Raw {
+                    info: values[m.pattern().as_usize()].1,
+                    start: m.start(),
+                    end: m.end(),
+                });
+            }
+        }
     }
 
     fn allowlisted(&self, value: &[u8]) -> bool {

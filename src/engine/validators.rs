@@ -74,7 +74,7 @@ pub fn card_issuer_ok(digits: &[u8]) -> bool {
     let p3 = prefix(3);
     let p4 = prefix(4);
     match p1 {
-        4 => matches!(len, 13 | 16 | 19),
+        4 => matches!(len, 16 | 19),
         5 => (51..=55).contains(&p2) && len == 16,
         2 => (2221..=2720).contains(&p4) && len == 16,
         3 => {
@@ -232,6 +232,33 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "token_here",
     "key_here",
     "here_",
+    // Documentation samples that are published on purpose: jwt.io's signature, Stripe's docs key.
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "4eC39HqLyjWDarjtT1zdp7dc",
+];
+
+/// Card numbers that payment providers publish for testing.
+pub const TEST_CARDS: &[&str] = &[
+    "4242424242424242",
+    "4111111111111111",
+    "5555555555554444",
+    "4000056655665556",
+    "378282246310005",
+    "371449635398431",
+    "6011111111111117",
+    "3056930009020004",
+    "5105105105105100",
+    "4012888888881881",
+    "5200828282828210",
+    "2223003122003222",
+    "6011000990139424",
+    "3566002020360505",
+    "6200000000000005",
+    "36227206271667",
+    "4000000000000002",
+    "4000000000009995",
+    "5454545454545454",
+    "4444333322221111",
 ];
 
 /// One case-insensitive automaton over the placeholder words, built once.
