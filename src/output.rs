@@ -123,6 +123,16 @@ pub fn sarif(results: &[ScanResult]) -> String {
     let mut res = Vec::new();
     for r in results {
         for f in &r.findings {
+            // Columns in Unicode code points, as `columnKind` declares.
+            let column = if r.bytes.len() >= f.start {
+                let ls = memchr::memrchr(b'\n', &r.bytes[..f.start]).map_or(0, |i| i + 1);
+                String::from_utf8_lossy(&r.bytes[ls..f.start])
+                    .chars()
+                    .count()
+                    + 1
+            } else {
+                f.column
+            };
             let spec = rule_spec(&f.rule);
             res.push(json!({
                 "ruleId": &*f.rule,
@@ -133,7 +143,7 @@ pub fn sarif(results: &[ScanResult]) -> String {
                         "artifactLocation": {"uri": r.path},
                         "region": {
                             "startLine": f.line,
-                            "startColumn": f.column,
+                            "startColumn": column,
                             "byteOffset": f.start,
                             "byteLength": f.end - f.start,
                         }
@@ -147,6 +157,7 @@ pub fn sarif(results: &[ScanResult]) -> String {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
+            "columnKind": "unicodeCodePoints",
             "tool": {"driver": {
                 "name": "promptgate",
                 "version": env!("CARGO_PKG_VERSION"),

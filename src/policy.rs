@@ -101,16 +101,26 @@ struct LimitsFile {
     max_decoded_bytes: Option<u64>,
 }
 
-/// Validated scalar types: a bad value is reported by serde_yaml with its line.
+/// Validated scalar types. The check runs inside the visitor, so serde_yaml reports the bad
+/// value's own line (an error raised after deserialising would carry the enclosing map's line).
 macro_rules! validated_string {
     ($name:ident, $check:expr) => {
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
         struct $name(String);
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                let check: fn(&str) -> Result<String, String> = $check;
-                check(&s).map($name).map_err(serde::de::Error::custom)
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$name, E> {
+                        let check: fn(&str) -> Result<String, String> = $check;
+                        check(s).map($name).map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(V)
             }
         }
     };

@@ -47,11 +47,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if p.is_dir() {
+        // Like ripgrep: symbolic links to directories are not followed (no loops), links to files are.
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
             if name != ".git" {
                 walk(&p, out, errors);
             }
-        } else if p.is_file() {
+        } else if meta.is_file() || (meta.file_type().is_symlink() && p.is_file()) {
             out.push(p);
         }
     }
@@ -110,19 +114,15 @@ pub fn run(engine: &Engine, paths: &[PathBuf], format: Format, fail_on: FailOn) 
         if w.is_err() {
             return 2;
         }
+        // SARIF is written at the end and needs the bytes for its columns; the others are done.
         results.push(ScanResult {
             bytes: if format == Format::Sarif {
-                Vec::new()
+                r.bytes
             } else {
-                r.bytes.clone()
+                Vec::new()
             },
             ..r
         });
-        if format != Format::Sarif {
-            if let Some(last) = results.last_mut() {
-                last.bytes = Vec::new();
-            }
-        }
     }
     let _ = match format {
         Format::Sarif => writeln!(out, "{}", output::sarif(&results)),
