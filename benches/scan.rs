@@ -32,7 +32,8 @@ fn throughput(c: &mut Criterion) {
     let mut inputs = vec![
         ("prose", textgen::prose(SIZE, 1)),
         ("clean_code", textgen::clean_code(SIZE, 2)),
-        ("secret_dense", textgen::secret_dense(SIZE, 3)),
+        ("secret_dense", textgen::secret_dense(SIZE, 3, 4)),
+        ("secret_saturated", textgen::secret_dense(SIZE, 3, 1)),
     ];
     if let Some(t) = corpus_text() {
         inputs.push(("corpus", t));

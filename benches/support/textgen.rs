@@ -174,11 +174,20 @@ pub fn clean_code(bytes: usize, seed: u64) -> String {
     s
 }
 
-/// Text where about every other line carries a secret, personal data or an internal name.
-pub fn secret_dense(bytes: usize, seed: u64) -> String {
+/// Secret-laden text: one line in `every` carries a secret, personal data or an internal name, the
+/// others are code. `every = 1` is saturated (a finding per ~47 bytes); `every = 4` is about as
+/// dense as the labelled corpus of real-shaped prompts (a finding per ~170 bytes).
+pub fn secret_dense(bytes: usize, seed: u64, every: u64) -> String {
     let mut r = Rng::new(seed);
     let mut s = String::with_capacity(bytes + 256);
+    let filler = clean_code(bytes, seed ^ 0x5eed);
+    let mut filler_lines = filler.lines().cycle();
     while s.len() < bytes {
+        if !r.next_u64().is_multiple_of(every) {
+            s.push_str(filler_lines.next().unwrap_or(""));
+            s.push('\n');
+            continue;
+        }
         let line = match r.next_u64() % 12 {
             0 => format!("export GITHUB_TOKEN=ghp_{}\n", r.alnum(36)),
             1 => format!(
