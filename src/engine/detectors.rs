@@ -497,23 +497,72 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     if !(on(b.credit_card) || on(b.us_ssn) || on(b.phone_number) || on(b.iban)) {
         return;
     }
-    let mut i = 0;
+    // Fast pass: count digits per aligned 8-byte word. Every real card, SSN, phone or IBAN has at
+    // least nine digits within 24 bytes, so it makes three consecutive words hold nine digits or more.
+    // Only such regions get the byte-by-byte look.
     let n = bytes.len();
-    // Windows around clusters, merged when they overlap so each byte is checked once.
     let mut window: Option<(usize, usize)> = None;
-    while i < n {
-        // Skip fast to the next digit, eight bytes at a time.
-        while i + 8 <= n {
-            let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-            if has_digit(w) {
-                break;
-            }
-            i += 8;
+    let mut region: Option<(usize, usize)> = None;
+    let (mut c1, mut c2) = (0u32, 0u32);
+    let mut i = 0;
+    while i + 8 <= n {
+        let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let c = digit_count(w);
+        if c + c1 + c2 >= 9 {
+            let (s, e2) = (i.saturating_sub(16), i + 8);
+            region = match region {
+                Some((rs, re)) if s <= re => Some((rs, re.max(e2))),
+                Some(r) => {
+                    clusters(e, bytes, r, &mut window, st);
+                    Some((s, e2))
+                }
+                None => Some((s, e2)),
+            };
         }
-        while i < n && !bytes[i].is_ascii_digit() {
+        (c2, c1) = (c1, c);
+        i += 8;
+    }
+    if i < n {
+        let tail = (i.saturating_sub(16), n);
+        region = match region {
+            Some((rs, re)) if tail.0 <= re => Some((rs, n)),
+            Some(r) => {
+                clusters(e, bytes, r, &mut window, st);
+                Some(tail)
+            }
+            None => Some(tail),
+        };
+    }
+    if let Some(r) = region {
+        clusters(e, bytes, r, &mut window, st);
+    }
+    if let Some((ps, pe)) = window {
+        scan_pii_window(e, bytes, ps, pe, st);
+    }
+}
+
+/// Finds runs of digits and separators holding at least nine digits in `region` (widened to whole
+/// runs), and runs the digit-shaped PII checks on a window around each; windows that overlap are
+/// merged so each byte is checked once.
+fn clusters(
+    e: &Engine,
+    bytes: &[u8],
+    (mut i, mut end): (usize, usize),
+    window: &mut Option<(usize, usize)>,
+    st: &mut State,
+) {
+    let n = bytes.len();
+    while i > 0 && is_cluster_byte(bytes[i - 1]) {
+        i -= 1;
+    }
+    while end < n && is_cluster_byte(bytes[end]) {
+        end += 1;
+    }
+    while i < end {
+        while i < end && !bytes[i].is_ascii_digit() {
             i += 1;
         }
-        if i >= n {
+        if i >= end {
             break;
         }
         let start = i;
@@ -530,7 +579,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
             let (ls, le) = line_window(bytes, start, 48, 256);
             let ws = start.saturating_sub(40).max(ls);
             let we = (last_digit + 40).min(le).max(ws);
-            window = match window {
+            *window = match *window {
                 Some((ps, pe)) if ws <= pe => Some((ps, pe.max(we))),
                 Some((ps, pe)) => {
                     scan_pii_window(e, bytes, ps, pe, st);
@@ -543,21 +592,60 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
             i += 1;
         }
     }
-    if let Some((ps, pe)) = window {
-        scan_pii_window(e, bytes, ps, pe, st);
-    }
 }
 
-/// SWAR test: does any byte of `w` lie in b'0'..=b'9'?
+/// SWAR: the high bit of each byte of `w` that is an ASCII digit. Bytes are masked to seven bits
+/// first, so no addition carries into its neighbour (non-ASCII bytes are never digits).
 #[inline]
-fn has_digit(w: u64) -> bool {
+fn digit_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // bytes >= '0': (x + (0x80 - '0')) has high bit, for x < 0x80
-    let ge0 = w.wrapping_add(ONES * (0x80 - b'0' as u64));
-    // bytes <= '9': (x + (0x80 - ('9' + 1))) has no high bit
-    let gt9 = w.wrapping_add(ONES * (0x80 - (b'9' as u64 + 1)));
-    (ge0 & !gt9 & !w & HIGH) != 0
+    let x = w & !HIGH;
+    let ge0 = x.wrapping_add(ONES * (0x80 - b'0' as u64));
+    let gt9 = x.wrapping_add(ONES * (0x80 - (b'9' as u64 + 1)));
+    ge0 & !gt9 & !w & HIGH
+}
+
+/// How many bytes of `w` are ASCII digits. A multiply sums the per-byte bits (no popcnt needed on
+/// baseline x86-64).
+#[inline]
+fn digit_count(w: u64) -> u32 {
+    ((digit_mask(w) >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as u32
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::{digit_count, digit_mask};
+
+    #[test]
+    fn digit_mask_matches_a_byte_loop() {
+        let samples: [&[u8; 8]; 5] = [
+            b"ab12cd90",
+            b"/09:;AZ ",
+            b"\xbf9\xba9\xff0\x809",
+            b"99999999",
+            b"        ",
+        ];
+        for s in samples {
+            let w = u64::from_le_bytes(*s);
+            let want = s.iter().filter(|b| b.is_ascii_digit()).count() as u32;
+            assert_eq!(digit_mask(w).count_ones(), want, "{s:?}");
+            assert_eq!(digit_count(w), want, "{s:?}");
+        }
+        // Every byte value in every lane.
+        for v in 0u8..=255 {
+            for lane in 0..8 {
+                let mut s = [0xbfu8; 8];
+                s[lane] = v;
+                let want = s.iter().filter(|b| b.is_ascii_digit()).count() as u32;
+                assert_eq!(
+                    digit_mask(u64::from_le_bytes(s)).count_ones(),
+                    want,
+                    "{v} at {lane}"
+                );
+            }
+        }
+    }
 }
 
 fn left_clear(bytes: &[u8], s: usize) -> bool {
