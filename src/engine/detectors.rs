@@ -770,9 +770,10 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
     }
     if on(b.us_ssn) {
         // Plain nine digits count as an SSN only when the text around says so (a header, a label).
-        let context = {
-            let lower = bytes[ws.saturating_sub(300)..we].to_ascii_lowercase();
-            validators::memfind(&lower, b"ssn") || validators::memfind(&lower, b"social security")
+        let context = e.pii.ssn_plain.is_match(w) && {
+            let around = &bytes[ws.saturating_sub(300)..we];
+            validators::contains_ci(around, b"ssn")
+                || validators::contains_ci(around, b"social security")
         };
         let plain = context.then_some(&e.pii.ssn_plain);
         for re in std::iter::once(&e.pii.ssn).chain(plain) {
@@ -793,8 +794,8 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
     }
     if on(b.phone_number) {
         // Ten bare digits are a phone number only when labelled so (`phone: 4155552671`).
-        let labelled = {
-            let lower = bytes[ws.saturating_sub(40)..we].to_ascii_lowercase();
+        let labelled = e.pii.phone_bare.is_match(w) && {
+            let around = &bytes[ws.saturating_sub(40)..we];
             [
                 &b"phone"[..],
                 b"tel",
@@ -806,7 +807,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 b"call ",
             ]
             .iter()
-            .any(|k| validators::memfind(&lower, k))
+            .any(|k| validators::contains_ci(around, k))
         };
         let bare = labelled.then_some(&e.pii.phone_bare);
         for re in [&e.pii.phone_nanp, &e.pii.phone_intl, &e.pii.phone_national]

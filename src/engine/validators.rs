@@ -1,9 +1,9 @@
 //! Pure checks on candidate values: checksums, entropy, placeholder shapes.
 
-/// `c * log2(c)` for small counts, so entropy needs no logarithm per byte value.
-fn c_log2_c(c: u32) -> f64 {
+/// `c * log2(c)` for counts up to 1024, so entropy needs no logarithm per byte value.
+fn table() -> &'static [f64] {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
-    let t = TABLE.get_or_init(|| {
+    TABLE.get_or_init(|| {
         (0..=1024u32)
             .map(|c| {
                 if c == 0 {
@@ -13,11 +13,7 @@ fn c_log2_c(c: u32) -> f64 {
                 }
             })
             .collect()
-    });
-    match t.get(c as usize) {
-        Some(&v) => v,
-        None => c as f64 * (c as f64).log2(),
-    }
+    })
 }
 
 /// Shannon entropy in bits per byte: log2(n) - sum(c log2 c) / n.
@@ -29,13 +25,14 @@ pub fn entropy(s: &[u8]) -> f64 {
     for &b in s {
         counts[b as usize] += 1;
     }
+    let t = table();
+    let f = |c: u32| match t.get(c as usize) {
+        Some(&v) => v,
+        None => c as f64 * (c as f64).log2(),
+    };
     let n = s.len() as u32;
-    let sum: f64 = counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| c_log2_c(c))
-        .sum();
-    (c_log2_c(n) - sum) / n as f64
+    let sum: f64 = counts.iter().filter(|&&c| c > 0).map(|&c| f(c)).sum();
+    (f(n) - sum) / n as f64
 }
 
 /// Luhn checksum over the digits of `s` (other bytes ignored).
@@ -289,6 +286,15 @@ fn distinct_alnum(value: &[u8]) -> usize {
     n
 }
 
+/// Whether `hay` contains `needle_lower` (lowercase ASCII), ignoring ASCII case. No allocation.
+pub fn contains_ci(hay: &[u8], needle_lower: &[u8]) -> bool {
+    !needle_lower.is_empty()
+        && hay.len() >= needle_lower.len()
+        && hay
+            .windows(needle_lower.len())
+            .any(|w| w.eq_ignore_ascii_case(needle_lower))
+}
+
 pub fn memfind(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -315,7 +321,7 @@ pub fn is_placeholder_password(value: &[u8]) -> bool {
         b"mypassword",
         b"yourpassword",
     ];
-    if WORDS.iter().any(|w| w.eq_ignore_ascii_case(value)) {
+    if value.len() <= 12 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(value)) {
         return true;
     }
     if value
