@@ -507,32 +507,40 @@ impl Engine {
         }
         values.sort_unstable();
         values.dedup_by(|a, b| a.0 == b.0);
+        let known: std::collections::HashSet<(usize, usize)> =
+            raw.iter().map(|r| (r.start, r.end)).collect();
+        let push = |info: usize, s: usize, e: usize, raw: &mut Vec<Raw>| {
+            // Whole tokens only: `abc123` inside `xabc123y` is another string.
+            let before = if s == 0 { b' ' } else { bytes[s - 1] };
+            let after = bytes.get(e).copied().unwrap_or(b' ');
+            if !before.is_ascii_alphanumeric()
+                && !after.is_ascii_alphanumeric()
+                && !known.contains(&(s, e))
+            {
+                raw.push(Raw {
+                    info,
+                    start: s,
+                    end: e,
+                });
+            }
+        };
+        // A few values: memmem per value (cheap to set up); many: one automaton.
+        if values.len() <= 16 {
+            for &(v, info) in &values {
+                for s in memchr::memmem::find_iter(bytes, v) {
+                    push(info, s, s + v.len(), raw);
+                }
+            }
+            return;
+        }
         let Ok(ac) = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(values.iter().map(|v| v.0))
         else {
             return;
         };
-        let known: std::collections::HashSet<(usize, usize)> =
-            raw.iter().map(|r| (r.start, r.end)).collect();
         for m in ac.find_iter(bytes) {
-            // Whole tokens only: `abc123` inside `xabc123y` is another string.
-            let before = if m.start() == 0 {
-                b' '
-            } else {
-                bytes[m.start() - 1]
-            };
-            let after = bytes.get(m.end()).copied().unwrap_or(b' ');
-            if before.is_ascii_alphanumeric() || after.is_ascii_alphanumeric() {
-                continue;
-            }
-            if !known.contains(&(m.start(), m.end())) {
-                raw.push(Raw {
-                    info: values[m.pattern().as_usize()].1,
-                    start: m.start(),
-                    end: m.end(),
-                });
-            }
+            push(values[m.pattern().as_usize()].1, m.start(), m.end(), raw);
         }
     }
 
