@@ -181,7 +181,17 @@ impl Engine {
             if !enabled {
                 continue;
             }
-            let regex = byte_regex(&spec.id, pattern)?;
+            // `\b(?P<s>BODY)\b`: the secret is the whole match, so the rule can run without
+            // captures (a plain DFA search instead of a capture engine per match).
+            let whole_match = pattern
+                .strip_prefix(r"\b(?P<s>")
+                .and_then(|p| p.strip_suffix(r")\b"))
+                .filter(|inner| !inner.contains("(?P<"));
+            let pattern = match whole_match {
+                Some(inner) => format!(r"\b(?:{inner})\b"),
+                None => pattern.clone(),
+            };
+            let regex = byte_regex(&spec.id, &pattern)?;
             let names: Vec<Option<&str>> = regex.capture_names().collect();
             let secret_groups = names
                 .iter()
@@ -409,7 +419,12 @@ impl Engine {
         let mut locs = rule.regex.capture_locations();
         let mut pos = 0;
         while pos <= window.len() {
-            let Some(whole) = rule.regex.captures_read_at(&mut locs, window, pos) else {
+            let found = if rule.secret_groups.is_empty() {
+                rule.regex.find_at(window, pos)
+            } else {
+                rule.regex.captures_read_at(&mut locs, window, pos)
+            };
+            let Some(whole) = found else {
                 break;
             };
             pos = if whole.end() > whole.start() {
@@ -417,11 +432,14 @@ impl Engine {
             } else {
                 whole.end() + 1
             };
-            let (ms, me) = rule
-                .secret_groups
-                .iter()
-                .find_map(|&g| locs.get(g))
-                .unwrap_or((whole.start(), whole.end()));
+            let (ms, me) = if rule.secret_groups.is_empty() {
+                (whole.start(), whole.end())
+            } else {
+                rule.secret_groups
+                    .iter()
+                    .find_map(|&g| locs.get(g))
+                    .unwrap_or((whole.start(), whole.end()))
+            };
             let m = Span { start: ms, end: me };
             let value = &window[m.start..m.end];
             if let Some(min) = rule.entropy {
