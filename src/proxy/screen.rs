@@ -544,15 +544,18 @@ fn json_strings(b: &[u8]) -> Vec<JsonString> {
                 let start = i;
                 let mut j = i + 1;
                 let mut escaped = false;
+                // Jump from quote or backslash to the next with memchr2 instead of byte by byte.
                 while j < b.len() {
-                    match b[j] {
-                        b'\\' => {
+                    match memchr::memchr2(b'"', b'\\', &b[j..]) {
+                        Some(k) if b[j + k] == b'\\' => {
                             escaped = true;
-                            j += 2;
-                            continue;
+                            j += k + 2;
                         }
-                        b'"' => break,
-                        _ => j += 1,
+                        Some(k) => {
+                            j += k;
+                            break;
+                        }
+                        None => j = b.len(),
                     }
                 }
                 let end = (j + 1).min(b.len());
