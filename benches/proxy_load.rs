@@ -948,13 +948,15 @@ async fn idle_test(ep: Arc<Endpoint>, pid: u32, n: usize, body: Bytes) -> Idle {
             }
         }
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Idle means settled: wait longer than the proxy's 5 s memory-trim period (src/proxy/memory.rs).
+    // The peak right after the requests is VmHWM, reported beside it.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let rss_used_kb = status_kb(pid, "VmRSS:");
     let fds_used = fd_count(pid);
     let hwm_kb = status_kb(pid, "VmHWM:");
     let conns = kept.iter().filter(|s| !s.is_closed()).count();
     drop(kept);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let rss_closed_kb = status_kb(pid, "VmRSS:");
     let fds_closed = fd_count(pid);
     Idle {

@@ -13,6 +13,7 @@
 //! when it changes (see `reload`).
 
 pub mod audit;
+mod memory;
 pub mod metrics;
 pub mod provider;
 pub mod reload;
@@ -317,6 +318,7 @@ pub async fn start(cfg: Config) -> Result<Running, ProxyError> {
         reload::watch(r.clone(), cfg.reload_poll, rx.clone());
         r
     });
+    memory::spawn_trimmer(rx.clone());
     let accept_state = state.clone();
     let task = tokio::spawn(async move {
         let state = accept_state;
