@@ -35,8 +35,8 @@
 //!
 //! Idle connections: a fresh proxy process, then 1,000 client connections that each did CONNECT to
 //! api.openai.com:443 and completed TLS and the HTTP/1.1 handshake (no request yet), then the same
-//! 1,000 after one 1 KB request each (so the proxy also holds one pooled upstream TLS connection per
-//! client connection, the steady state of idle keep-alive SDK clients).
+//! 1,000 after one 1 KB request each (the steady state of idle keep-alive SDK clients; the proxy's
+//! upstream connections are pooled per origin and shared by all client connections).
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -1321,7 +1321,7 @@ fn main() {
     let mb = |kb: u64| kb as f64 / 1024.0;
     if let Some(idle) = &idle {
         println!(
-            "  RSS with {} idle keep-alive connections (CONNECT + TLS + one 1 KB request each, one pooled upstream TLS connection per client connection): {:.1} MB (goal <= 64 MB) {}",
+            "  RSS with {} idle keep-alive connections (CONNECT + TLS + one 1 KB request each, upstream connections pooled per origin by the proxy): {:.1} MB (goal <= 64 MB) {}",
             idle.conns,
             mb(idle.rss_used_kb),
             verdict(idle.rss_used_kb <= 64 * 1024 && idle.conns >= scale.idle)

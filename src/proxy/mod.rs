@@ -186,6 +186,8 @@ struct State {
     net: Net,
     audit: Option<Arc<Audit>>,
     server_configs: DashMap<String, Arc<ServerConfig>>,
+    /// Upstream connection pools, one per origin, shared by all client connections.
+    pools: DashMap<Origin, Arc<Pool>>,
     sampler: Sampler,
     metrics: Arc<Metrics>,
     /// The default user label.
@@ -193,6 +195,14 @@ struct State {
 }
 
 impl State {
+    /// The shared upstream pool for an origin.
+    fn pool(&self, origin: Origin) -> Arc<Pool> {
+        self.pools
+            .entry(origin.clone())
+            .or_insert_with(|| Arc::new(Pool::new(origin)))
+            .clone()
+    }
+
     /// Counts a request in the metrics and, when `write`, audits it.
     fn record(&self, ev: &Event, write: bool) {
         self.metrics.request(ev);
@@ -281,6 +291,7 @@ pub async fn start(cfg: Config) -> Result<Running, ProxyError> {
         net,
         audit,
         server_configs: DashMap::new(),
+        pools: DashMap::new(),
         sampler: match cfg.sample_seed {
             Some(seed) => Sampler::with_seed(seed),
             None => Sampler::random(),
@@ -410,11 +421,11 @@ async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) -> 
             let host = host.trim_matches(|c| c == '[' || c == ']').to_string();
             let port = uri.port_u16().unwrap_or(80);
             if state.engine.load().policy().intercepts(&host) {
-                let pool = Arc::new(Pool::new(Origin {
+                let pool = state.pool(Origin {
                     host,
                     port,
                     tls: false,
-                }));
+                });
                 let user = proxy_user(req.headers());
                 intercept(state, peer, pool, req, user).await
             } else {
@@ -515,11 +526,11 @@ async fn serve_intercepted(
             return;
         }
     };
-    let pool = Arc::new(Pool::new(Origin {
+    let pool = state.pool(Origin {
         host,
         port,
         tls: true,
-    }));
+    });
     let svc = service_fn(move |req| {
         let state = state.clone();
         let pool = pool.clone();

@@ -249,7 +249,7 @@ async fn parent_connect(
 }
 
 /// Where an intercepted connection's requests go.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     pub host: String,
     pub port: u16,
@@ -372,35 +372,50 @@ where
     }
 }
 
-/// One upstream connection kept per intercepted client connection (HTTP/2: shared by all streams;
-/// HTTP/1.1: reused when idle, a new one opened when busy).
+/// Upstream connections to one origin, shared by every client connection of the proxy: one HTTP/2
+/// connection serves all streams; idle HTTP/1.1 connections are kept (up to `MAX_IDLE`) and reused,
+/// and a new one is opened when all are busy. Sharing keeps one upstream TLS session per busy
+/// request rather than one per client connection (1,000 idle SDK clients no longer hold 1,000
+/// upstream sessions), and a client's first request usually finds a warm connection.
 pub struct Pool {
     pub origin: Origin,
-    slot: tokio::sync::Mutex<Option<Sender>>,
+    idle: tokio::sync::Mutex<Vec<Sender>>,
 }
+
+/// Idle HTTP/1.1 upstream connections kept per origin.
+const MAX_IDLE: usize = 32;
 
 impl Pool {
     pub fn new(origin: Origin) -> Pool {
         Pool {
             origin,
-            slot: tokio::sync::Mutex::new(None),
+            idle: tokio::sync::Mutex::new(Vec::new()),
         }
     }
 
     async fn take(&self) -> Option<Sender> {
-        let mut slot = self.slot.lock().await;
-        match slot.as_ref() {
-            Some(Sender::H2(s)) if !s.is_closed() => Some(Sender::H2(s.clone())),
-            Some(Sender::H1(s)) if s.is_ready() => slot.take(),
-            _ => None,
+        let mut idle = self.idle.lock().await;
+        // Closed connections go; busy HTTP/1.1 ones (a response still streaming) stay for later.
+        idle.retain(|s| match s {
+            Sender::H2(h) => !h.is_closed(),
+            Sender::H1(h) => !h.is_closed(),
+        });
+        if let Some(Sender::H2(h)) = idle.iter().find(|s| s.is_h2()) {
+            return Some(Sender::H2(h.clone()));
         }
+        let ready = idle
+            .iter()
+            .position(|s| matches!(s, Sender::H1(h) if h.is_ready()))?;
+        Some(idle.swap_remove(ready))
     }
 
     async fn give_back(&self, s: Sender) {
-        let mut slot = self.slot.lock().await;
-        match (&*slot, &s) {
-            (Some(Sender::H2(old)), Sender::H2(_)) if !old.is_closed() => {}
-            _ => *slot = Some(s),
+        let mut idle = self.idle.lock().await;
+        match &s {
+            Sender::H2(_) if idle.iter().any(Sender::is_h2) => {}
+            Sender::H2(_) => idle.push(s),
+            Sender::H1(_) if idle.len() < MAX_IDLE => idle.push(s),
+            Sender::H1(_) => {}
         }
     }
 
