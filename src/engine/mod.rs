@@ -192,9 +192,8 @@ impl Engine {
                 None => pattern.clone(),
             };
             let regex = byte_regex(&spec.id, &pattern)?;
-            let names: Vec<Option<&str>> = regex.capture_names().collect();
-            let secret_groups = names
-                .iter()
+            let secret_groups = regex
+                .capture_names()
                 .enumerate()
                 .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
                 .map(|(i, _)| i)

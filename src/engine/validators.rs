@@ -296,7 +296,7 @@ pub fn contains_ci(hay: &[u8], needle_lower: &[u8]) -> bool {
 }
 
 pub fn memfind(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
 }
 
 /// Common stand-in passwords that documentation uses.
