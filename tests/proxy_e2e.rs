@@ -371,15 +371,19 @@ async fn malformed_json_is_refused_with_a_reason() {
 async fn oversize_bodies_are_refused_with_413() {
     let policy = Policy::from_yaml("small.yaml", "limits:\n  max_body_bytes: 2000\n").unwrap();
     let h = harness(policy, BOTH).await;
-    for alpn in [H1, H2] {
-        let mut c = h.client("api.openai.com", alpn).await;
-        let (status, _, body) = c
-            .post_json("/v1/chat/completions", chat_body(&"x".repeat(5000)))
-            .await;
-        assert_eq!(status, 413);
-        let v = json(&body);
-        let msg = v["error"]["message"].as_str().unwrap();
-        assert!(msg.contains("max_body_bytes"), "{msg}");
+    // Just over the limit, and far over it: the client is still sending when the refusal is
+    // written, and must still get the refusal rather than a reset connection.
+    for size in [5000, 8 << 20] {
+        for alpn in [H1, H2] {
+            let mut c = h.client("api.openai.com", alpn).await;
+            let (status, _, body) = c
+                .post_json("/v1/chat/completions", chat_body(&"x".repeat(size)))
+                .await;
+            assert_eq!(status, 413, "{size} bytes over {alpn:?}");
+            let v = json(&body);
+            let msg = v["error"]["message"].as_str().unwrap();
+            assert!(msg.contains("max_body_bytes"), "{msg}");
+        }
     }
     assert!(h.mock.seen().is_empty());
     h.proxy.stop().await;

@@ -30,7 +30,7 @@ use bytes::Bytes;
 use dashmap::DashMap;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
-use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, Limited};
+use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -748,6 +748,7 @@ async fn intercept(
         .and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(len) = declared.filter(|&l| l > max) {
         ev.bytes = len;
+        drain_in_background(body);
         return refuse(
             ev,
             413,
@@ -755,12 +756,10 @@ async fn intercept(
             format!("the request body ({len} bytes) is larger than the screening limit of {max} bytes (limits.max_body_bytes)"),
         );
     }
-    let bytes = match Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+    let bytes = match collect_limited(body, max).await {
+        Ok(b) => b,
+        Err(BodyRead::TooLarge(rest)) => {
+            drain_in_background(rest);
             return refuse(
                 ev,
                 413,
@@ -768,7 +767,7 @@ async fn intercept(
                 format!("the request body is larger than the screening limit of {max} bytes (limits.max_body_bytes)"),
             );
         }
-        Err(e) => {
+        Err(BodyRead::Failed(e)) => {
             return refuse(
                 ev,
                 400,
@@ -884,6 +883,54 @@ async fn intercept(
 }
 
 /// A WebSocket upgrade the policy allows: passed through without screening (audited).
+/// Why a request body could not be buffered for screening.
+enum BodyRead {
+    /// Over the limit: the rest of the body, still unread.
+    TooLarge(Incoming),
+    Failed(hyper::Error),
+}
+
+/// Buffers a request body of at most `max` bytes.
+async fn collect_limited(mut body: Incoming, max: u64) -> Result<Bytes, BodyRead> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BodyRead::Failed)?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > max {
+                return Err(BodyRead::TooLarge(body));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Most bytes read and thrown away after an oversize refusal.
+const DRAIN_MAX: u64 = 256 * 1024 * 1024;
+/// Longest time spent doing so.
+const DRAIN_TIME: Duration = Duration::from_secs(30);
+
+/// Reads and discards the rest of a refused body so that the client, still sending it, gets the
+/// refusal instead of a reset connection (closing a socket with unread data sends a TCP RST, which
+/// can destroy a response the client has not read yet). Bounded in bytes and time; past either
+/// bound the body is dropped and the connection closes.
+fn drain_in_background(mut body: Incoming) {
+    tokio::spawn(async move {
+        let mut seen = 0u64;
+        let drain = async {
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Ok(d) = frame.into_data() {
+                    seen += d.len() as u64;
+                    if seen > DRAIN_MAX {
+                        break;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    });
+}
+
 async fn websocket(
     state: Arc<State>,
     pool: Arc<Pool>,
