@@ -730,10 +730,62 @@ fn digits_of(s: &[u8]) -> Vec<u8> {
     s.iter().copied().filter(u8::is_ascii_digit).collect()
 }
 
+/// What a window could hold, found in one pass, so that patterns that cannot match are not run.
+/// Every test is implied by the pattern it guards.
+struct WindowShape {
+    /// most digits in a run of digits, spaces and dashes (a card has 13 or more)
+    card_digits: u32,
+    /// `+` or `00` (the international phone pattern starts with one)
+    intl: bool,
+    /// two capitals then two digits (an IBAN starts so)
+    iban: bool,
+    /// a dash (the SSN pattern has two)
+    dash: bool,
+}
+
+impl WindowShape {
+    fn of(w: &[u8]) -> WindowShape {
+        let mut s = WindowShape {
+            card_digits: 0,
+            intl: false,
+            iban: false,
+            dash: false,
+        };
+        let mut run = 0u32;
+        for (i, &c) in w.iter().enumerate() {
+            match c {
+                b'0'..=b'9' => {
+                    run += 1;
+                    s.card_digits = s.card_digits.max(run);
+                    if c == b'0' && w.get(i + 1) == Some(&b'0') {
+                        s.intl = true;
+                    }
+                    if i >= 3
+                        && w[i - 3].is_ascii_uppercase()
+                        && w[i - 2].is_ascii_uppercase()
+                        && w[i - 1].is_ascii_digit()
+                    {
+                        s.iban = true;
+                    }
+                }
+                b' ' => {}
+                b'-' => s.dash = true,
+                b'+' => {
+                    s.intl = true;
+                    run = 0;
+                }
+                _ => run = 0,
+            }
+        }
+        s
+    }
+}
+
 fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut State) {
     let b = e.builtins;
-    let on = |i: usize| e.infos[i].enabled;
     let w = &bytes[ws..we];
+    let shape = WindowShape::of(w);
+    let on = |i: usize| e.infos[i].enabled;
     let mut push = |info, s, end| {
         st.found.push(Raw {
             info,
@@ -742,7 +794,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         })
     };
 
-    if on(b.credit_card) {
+    if on(b.credit_card) && shape.card_digits >= 13 {
         for m in e.pii.card.find_iter(w) {
             let (s, end) = (ws + m.start(), ws + m.end());
             let seps: Vec<u8> = m
@@ -776,7 +828,8 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 || validators::contains_ci(around, b"social security")
         };
         let plain = context.then_some(&e.pii.ssn_plain);
-        for re in std::iter::once(&e.pii.ssn).chain(plain) {
+        let dashed = shape.dash.then_some(&e.pii.ssn);
+        for re in dashed.into_iter().chain(plain) {
             for m in re.find_iter(w) {
                 let (s, end) = (ws + m.start(), ws + m.end());
                 let d = digits_of(m.as_bytes());
@@ -810,8 +863,10 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
             .any(|k| validators::contains_ci(around, k))
         };
         let bare = labelled.then_some(&e.pii.phone_bare);
-        for re in [&e.pii.phone_nanp, &e.pii.phone_intl, &e.pii.phone_national]
-            .into_iter()
+        let intl = shape.intl.then_some(&e.pii.phone_intl);
+        for re in std::iter::once(&e.pii.phone_nanp)
+            .chain(intl)
+            .chain(std::iter::once(&e.pii.phone_national))
             .chain(bare)
         {
             for m in re.find_iter(w) {
@@ -841,7 +896,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
             }
         }
     }
-    if on(b.iban) {
+    if on(b.iban) && shape.iban {
         for m in e.pii.iban.find_iter(w) {
             let s = ws + m.start();
             if !left_clear(bytes, s) {
@@ -987,7 +1042,7 @@ fn harmless_value(v: &[u8]) -> bool {
                 | b"dev"
                 | b"prod"
         )
-        || validators::is_placeholder_password(v)
+        || validators::is_stand_in_password(v)
         || validators::is_placeholder(v)
         // a URL's password is judged by the url_password rule inside the block
         || validators::memfind(v, b"://")

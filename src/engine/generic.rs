@@ -8,36 +8,77 @@
 //! path, a URL, a number or a boolean.
 
 use super::detectors::State;
-use super::validators::{entropy, is_placeholder, is_placeholder_password};
+use super::validators::{entropy, is_placeholder, is_stand_in_password};
 use super::{Engine, Raw};
 
 fn is_key_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
 
-/// Splits a key into lowercase words at `_ . -` and camelCase boundaries.
-fn segments(key: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for &b in key {
-        if !b.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+/// A key split into lowercase words at `_ . -` and camelCase boundaries, on the stack: keys are
+/// at most a few dozen bytes and this runs at every keyword hit.
+struct Segments {
+    low: [u8; Segments::MAX_KEY],
+    spans: [(u8, u8); Segments::MAX_SEGS],
+    n: usize,
+}
+
+impl Segments {
+    const MAX_KEY: usize = 255;
+    const MAX_SEGS: usize = 32;
+
+    fn new(key: &[u8]) -> Segments {
+        let mut s = Segments {
+            low: [0; Segments::MAX_KEY],
+            spans: [(0, 0); Segments::MAX_SEGS],
+            n: 0,
+        };
+        let key = &key[..key.len().min(Segments::MAX_KEY)];
+        let mut start: Option<usize> = None;
+        let mut prev_lower = false;
+        for (i, &b) in key.iter().enumerate() {
+            s.low[i] = b.to_ascii_lowercase();
+            if !b.is_ascii_alphanumeric() {
+                if let Some(st) = start.take() {
+                    s.push(st, i);
+                }
+                prev_lower = false;
+                continue;
             }
-            prev_lower = false;
-            continue;
+            if b.is_ascii_uppercase() && prev_lower {
+                if let Some(st) = start.take() {
+                    s.push(st, i);
+                }
+            }
+            start.get_or_insert(i);
+            prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
         }
-        if b.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
+        if let Some(st) = start {
+            s.push(st, key.len());
         }
-        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
-        cur.push(b.to_ascii_lowercase() as char);
+        s
     }
-    if !cur.is_empty() {
-        out.push(cur);
+
+    fn push(&mut self, start: usize, end: usize) {
+        if self.n < Segments::MAX_SEGS {
+            // Both fit in a u8: the key is cut to MAX_KEY bytes.
+            self.spans[self.n] = (start as u8, end as u8);
+            self.n += 1;
+        }
     }
-    out
+
+    fn get(&self, i: usize) -> &[u8] {
+        let (s, e) = self.spans[i];
+        &self.low[s as usize..e as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.n
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.n).map(|i| self.get(i))
+    }
 }
 
 /// Words ending a segment that make a key a credential's name.
@@ -198,24 +239,24 @@ enum Strength {
 }
 
 fn key_strength(key: &[u8]) -> Option<Strength> {
-    let segs = segments(key);
-    let last = segs.last()?;
-    let strong = segs
-        .iter()
-        .any(|s| s == "pass" || s == "pw" || STRONG_ENDINGS.iter().any(|e| s.ends_with(e)))
-        || segs
-            .windows(2)
-            .any(|w| w[1] == "key" && KEY_QUALIFIERS.contains(&w[0].as_str()));
+    let segs = Segments::new(key);
+    let n = segs.len();
+    if n == 0 {
+        return None;
+    }
+    let last = segs.get(n - 1);
+    let is = |w: &[u8], list: &[&str]| list.iter().any(|x| x.as_bytes() == w);
+    let strong = segs.iter().any(|s| {
+        s == b"pass" || s == b"pw" || STRONG_ENDINGS.iter().any(|e| s.ends_with(e.as_bytes()))
+    }) || (1..n).any(|i| segs.get(i) == b"key" && is(segs.get(i - 1), KEY_QUALIFIERS));
     if strong {
         // `password_hash`, `token_ttl`, `secret_id`: about the secret, not the secret. A trailing
         // `key` is fine when a qualifier says what kind (api_key), and `key` alone is weak.
-        let denied = DENY_LAST.contains(&last.as_str())
-            && !(last == "key"
-                && segs.len() >= 2
-                && KEY_QUALIFIERS.contains(&segs[segs.len() - 2].as_str()));
+        let denied = is(last, DENY_LAST)
+            && !(last == b"key" && n >= 2 && is(segs.get(n - 2), KEY_QUALIFIERS));
         return (!denied).then_some(Strength::Strong);
     }
-    (last == "key" || last == "auth").then_some(Strength::Weak)
+    (last == b"key" || last == b"auth").then_some(Strength::Weak)
 }
 
 /// How the value was written.
@@ -241,14 +282,15 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     if form != Form::Quoted && matches!(next, b'(' | b'[' | b'{' | b'.') {
         return false; // a call or an index: code, not a literal
     }
-    if is_placeholder(value) || is_placeholder_password(value) {
+    if is_placeholder(value) || is_stand_in_password(value) {
         return false;
     }
     // A YAML tag (`!vault |`, `!Ref`), not a value.
     if value[0] == b'!' && value[1..].iter().all(u8::is_ascii_alphabetic) {
         return false;
     }
-    let lower = value.to_ascii_lowercase();
+    let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+    let ends = |x: &[u8]| value.len() >= x.len() && value[n - x.len()..].eq_ignore_ascii_case(x);
     const ENV_PREFIXES: &[&[u8]] = &[
         b"process.env",
         b"os.environ",
@@ -282,38 +324,34 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
         b"sha384-",
         b"sha1-",
     ];
-    if ENV_PREFIXES.iter().any(|p| lower.starts_with(p))
-        || matches!(
-            lower.as_slice(),
-            b"true"
-                | b"false"
-                | b"null"
-                | b"none"
-                | b"nil"
-                | b"undefined"
-                | b"required"
-                | b"optional"
-                | b"string"
-                | b"boolean"
-                | b"integer"
-                | b"number"
-                | b"object"
-                | b"bytes"
-        )
+    const WORDS: &[&[u8]] = &[
+        b"true",
+        b"false",
+        b"null",
+        b"none",
+        b"nil",
+        b"undefined",
+        b"required",
+        b"optional",
+        b"string",
+        b"boolean",
+        b"integer",
+        b"number",
+        b"object",
+        b"bytes",
+    ];
+    const FILE_ENDINGS: &[&[u8]] = &[
+        b".pem", b".key", b".json", b".txt", b".yaml", b".yml", b".crt", b".p12", b".env", b".cfg",
+        b".toml", b".der", b".jks",
+    ];
+    if ENV_PREFIXES.iter().any(|p| starts(p))
+        || WORDS.iter().any(|w| value.eq_ignore_ascii_case(w))
         || value
             .iter()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b':' | b'-' | b'_' | b'+'))
         || super::validators::memfind(value, b"://")
-        || lower.starts_with(b"/")
-        || lower.starts_with(b"~/")
-        || lower.starts_with(b"./")
-        || lower.starts_with(b"../")
-        || [
-            ".pem", ".key", ".json", ".txt", ".yaml", ".yml", ".crt", ".p12", ".env", ".cfg",
-            ".toml", ".der", ".jks",
-        ]
-        .iter()
-        .any(|x| lower.ends_with(x.as_bytes()))
+        || [&b"/"[..], b"~/", b"./", b"../"].iter().any(|p| starts(p))
+        || FILE_ENDINGS.iter().any(|x| ends(x))
     {
         return false;
     }
@@ -586,5 +624,23 @@ mod tests {
             assert!(key_strength(k.as_bytes()).is_none(), "{k}");
         }
         assert!(key_strength(b"key") == Some(Strength::Weak));
+    }
+
+    #[test]
+    fn keys_split_into_lowercase_words() {
+        let words = |k: &str| {
+            let s = Segments::new(k.as_bytes());
+            s.iter()
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(words("DB_PASSWORD"), ["db", "password"]);
+        assert_eq!(words("apiKey2.secret-x"), ["api", "key2", "secret", "x"]);
+        assert_eq!(words("HTTPProxy"), ["httpproxy"]);
+        assert_eq!(words("__a__"), ["a"]);
+        assert!(words("").is_empty());
+        // Over-long keys are cut, never overflow.
+        let long = "ab_".repeat(200);
+        assert_eq!(words(&long).len(), Segments::MAX_SEGS);
     }
 }

@@ -43,7 +43,7 @@ pub enum EngineError {
     #[error("rule {rule}: bad pattern: {source}")]
     Pattern {
         rule: String,
-        source: Box<regex::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("building the keyword automaton: {0}")]
     Automaton(#[from] aho_corasick::BuildError),
@@ -52,7 +52,10 @@ pub enum EngineError {
 /// What a keyword hit sets off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
+    /// Run a rule on the line around the hit.
     Rule(usize),
+    /// Run a rule anchored where its match must start: this many bytes before the hit.
+    RuleAt(usize, usize),
     Generic,
     InternalSuffix,
     PrivateIp,
@@ -67,6 +70,18 @@ struct CompiledRule {
     secret_groups: Vec<usize>,
     entropy: Option<f64>,
     validate: Option<Validator>,
+    /// The same pattern, for anchored searches, when every match starts with a literal that holds
+    /// one of the rule's keywords at a fixed place.
+    anchored: Option<Anchored>,
+}
+
+/// A rule that can be searched from a known start.
+struct Anchored {
+    regex: regex_automata::meta::Regex,
+    /// capture group indices, as in `CompiledRule::secret_groups`
+    secret_groups: Vec<usize>,
+    /// keyword -> how far into the match it starts
+    offsets: BTreeMap<String, usize>,
 }
 
 /// Per-rule facts every finding needs.
@@ -143,6 +158,82 @@ fn byte_regex(rule: &str, pattern: &str) -> Result<Regex, EngineError> {
         })
 }
 
+/// The anchored form of a rule, when its pattern allows one: every match starts with one of a
+/// finite set of prefix literals (regex-syntax's extractor), every literal holds one of the rule's
+/// keywords, and each keyword sits at one offset in every literal that holds it. A hit of such a
+/// keyword then says exactly where the match must start.
+fn anchored_form(
+    rule: &str,
+    pattern: &str,
+    keywords: &[String],
+) -> Result<Option<Anchored>, EngineError> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| EngineError::Pattern {
+        rule: rule.to_string(),
+        source: e,
+    };
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| err(Box::new(e)))?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let Some(lits) = seq.literals() else {
+        return Ok(None);
+    };
+    if lits.is_empty() {
+        return Ok(None);
+    }
+    let mut offsets: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ambiguous: Vec<&String> = Vec::new();
+    for lit in lits {
+        let lit = lit.as_bytes();
+        let mut held = false;
+        for k in keywords {
+            let k_bytes = k.as_bytes();
+            let mut at = memchr::memmem::find_iter(lit, k_bytes);
+            let Some(first) = at.next() else {
+                continue;
+            };
+            held = true;
+            if at.next().is_some() || offsets.get(k).is_some_and(|&o| o != first) {
+                ambiguous.push(k);
+            }
+            offsets.insert(k.clone(), first);
+        }
+        if !held {
+            return Ok(None);
+        }
+    }
+    for k in ambiguous {
+        offsets.remove(k);
+    }
+    if offsets.is_empty() {
+        return Ok(None);
+    }
+    let regex = regex_automata::meta::Builder::new()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .build(pattern)
+        .map_err(|e| err(Box::new(e)))?;
+    let secret_groups = regex
+        .group_info()
+        .pattern_names(regex_automata::PatternID::ZERO)
+        .enumerate()
+        .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Some(Anchored {
+        regex,
+        secret_groups,
+        offsets,
+    }))
+}
+
 impl Engine {
     /// Compiles the engine for a policy.
     pub fn new(policy: Policy) -> Result<Engine, EngineError> {
@@ -198,17 +289,23 @@ impl Engine {
                 .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
                 .map(|(i, _)| i)
                 .collect();
+            let anchored = anchored_form(&spec.id, &pattern, &spec.keywords)?;
             let r = rules.len();
+            for k in &spec.keywords {
+                let t = match anchored.as_ref().and_then(|a| a.offsets.get(k)) {
+                    Some(&off) => Trigger::RuleAt(r, off),
+                    None => Trigger::Rule(r),
+                };
+                kw.entry(k.clone()).or_default().push(t);
+            }
             rules.push(CompiledRule {
                 info: idx,
                 regex,
                 secret_groups,
                 entropy: spec.entropy,
                 validate: spec.validate,
+                anchored,
             });
-            for k in &spec.keywords {
-                kw.entry(k.clone()).or_default().push(Trigger::Rule(r));
-            }
         }
         let b = |id: &str| builtin_index[id];
         let builtins = Builtins {
@@ -252,7 +349,11 @@ impl Engine {
             let mut t = kw[k].clone();
             for other in &keys {
                 if other != k && k.contains(other.as_str()) {
-                    for x in kw[other].clone() {
+                    for mut x in kw[other].clone() {
+                        // The offset is the shorter keyword's: from this one, search the line.
+                        if let Trigger::RuleAt(r, _) = x {
+                            x = Trigger::Rule(r);
+                        }
                         if !t.contains(&x) {
                             t.push(x);
                         }
@@ -371,6 +472,7 @@ impl Engine {
             for &t in &self.triggers[k] {
                 match t {
                     Trigger::Rule(r) => self.run_rule(r, bytes, start, &mut st),
+                    Trigger::RuleAt(r, off) => self.run_rule_at(r, bytes, start, off, &mut st),
                     Trigger::Generic => generic::assignment(self, bytes, start, end, &mut st),
                     Trigger::InternalSuffix => {
                         detectors::internal_suffix(self, bytes, start, &mut st)
@@ -404,6 +506,78 @@ impl Engine {
             detectors::dotenv(self, bytes, &mut st);
         }
         self.finish(bytes, st.found)
+    }
+
+    /// Runs one catalogue rule from where its match must start, `off` bytes before a keyword hit
+    /// at `at`: one forward pass, no search for a start.
+    fn run_rule_at(
+        &self,
+        r: usize,
+        bytes: &[u8],
+        at: usize,
+        off: usize,
+        st: &mut detectors::State,
+    ) {
+        use regex_automata::Input;
+        let Some(start) = at.checked_sub(off) else {
+            return;
+        };
+        if start < st.scanned_until[r] {
+            return;
+        }
+        let rule = &self.rules[r];
+        let Some(a) = &rule.anchored else {
+            return;
+        };
+        // The line from the start; the text before it stays visible to `\b`.
+        let (_, we) = detectors::line_window(bytes, at, 0, 8192);
+        if bytes[start..at].contains(&b'\n') {
+            return;
+        }
+        let input = Input::new(&bytes[..we])
+            .range(start..we)
+            .anchored(regex_automata::Anchored::Yes);
+        let (ms, me) = if a.secret_groups.is_empty() {
+            match a.regex.search(&input) {
+                Some(m) => (m.start(), m.end()),
+                None => return,
+            }
+        } else {
+            let mut caps = a.regex.create_captures();
+            a.regex.search_captures(&input, &mut caps);
+            let Some(whole) = caps.get_match() else {
+                return;
+            };
+            a.secret_groups
+                .iter()
+                .find_map(|&g| caps.get_group(g))
+                .map_or((whole.start(), whole.end()), |s| (s.start, s.end))
+        };
+        st.scanned_until[r] = me;
+        if self.value_passes(rule, &bytes[ms..me]) {
+            st.found.push(Raw {
+                info: rule.info,
+                start: ms,
+                end: me,
+            });
+        }
+    }
+
+    /// A rule's entropy floor and validator, on a matched value.
+    fn value_passes(&self, rule: &CompiledRule, value: &[u8]) -> bool {
+        if let Some(min) = rule.entropy {
+            if validators::entropy(value) < min {
+                return false;
+            }
+        }
+        match rule.validate {
+            Some(Validator::Jwt) => validators::jwt_ok(value) && !validators::is_placeholder(value),
+            Some(Validator::NotPlaceholderPassword) => !validators::is_placeholder_password(value),
+            Some(Validator::Bearer) => {
+                !validators::is_placeholder(value) && value.iter().any(u8::is_ascii_digit)
+            }
+            None => !validators::is_placeholder(value),
+        }
     }
 
     /// Runs one catalogue rule on the line around a keyword hit.
@@ -440,24 +614,7 @@ impl Engine {
                     .unwrap_or((whole.start(), whole.end()))
             };
             let m = Span { start: ms, end: me };
-            let value = &window[m.start..m.end];
-            if let Some(min) = rule.entropy {
-                if validators::entropy(value) < min {
-                    continue;
-                }
-            }
-            let ok = match rule.validate {
-                Some(Validator::Jwt) => {
-                    validators::jwt_ok(value) && !validators::is_placeholder(value)
-                }
-                Some(Validator::NotPlaceholderPassword) => {
-                    !validators::is_placeholder_password(value)
-                }
-                Some(Validator::Bearer) => {
-                    !validators::is_placeholder(value) && value.iter().any(u8::is_ascii_digit)
-                }
-                None => !validators::is_placeholder(value),
-            };
+            let ok = self.value_passes(rule, &window[m.start..m.end]);
             if ok {
                 st.found.push(Raw {
                     info: rule.info,
@@ -588,3 +745,70 @@ const _: fn() = || {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Engine>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw(k: &[&str]) -> Vec<String> {
+        k.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn anchored_form_needs_every_prefix_to_hold_a_keyword_at_one_offset() {
+        let offsets = |p: &str, k: &[&str]| {
+            anchored_form("t", p, &kw(k))
+                .unwrap()
+                .map(|a| a.offsets.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            offsets(r"\b(?:gh[po]_[A-Za-z0-9]{36})\b", &["ghp_", "gho_"]),
+            Some(vec![("gho_".into(), 0), ("ghp_".into(), 0)])
+        );
+        // The keyword sits one byte into the match.
+        assert_eq!(
+            offsets(r"\b(?:[rs]k_live_[A-Za-z0-9]{20})\b", &["k_live_"]),
+            Some(vec![("k_live_".into(), 1)])
+        );
+        // A prefix without a keyword (ABIA...): a hit cannot say where every match starts.
+        assert_eq!(
+            offsets(r"\b(?:(?:AKIA|ABIA)[A-Z2-7]{16})\b", &["AKIA"]),
+            None
+        );
+        // The keyword at two offsets (http:// and https://).
+        assert_eq!(offsets(r"https?://hooks\.x/[a-z]+", &["://"]), None);
+        // No finite prefix set.
+        assert_eq!(offsets(r"[a-z]+:(?P<s>[^@]+)@", &["@"]), None);
+    }
+
+    #[test]
+    fn anchored_rules_find_what_a_line_search_finds() {
+        let e = Engine::with_default_policy();
+        let tok = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+        let stripe = "sk_live_4f9Qx2LmZ8rT1vB6nK3pW7yD";
+        let ids = |t: &str| -> Vec<(String, usize, usize)> {
+            e.scan(t)
+                .into_iter()
+                .map(|f| (f.rule.to_string(), f.start, f.end))
+                .collect()
+        };
+        // At the start of the text, after other text, twice on a line, and next to another rule.
+        assert_eq!(ids(tok), [("github_token".into(), 0, 40)]);
+        let two = format!("a {tok} b {tok}\n");
+        let found = ids(&two);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|f| f.0 == "github_token"));
+        let line = format!("x=1 stripe {stripe}, gh {tok}");
+        let found = ids(&line);
+        assert_eq!(
+            found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+            ["stripe_secret_key", "github_token"]
+        );
+        assert_eq!(&line[found[0].1..found[0].2], stripe);
+        // `\b` still looks at the byte before the anchor: no match inside a longer word.
+        assert!(ids(&format!("x{tok}")).is_empty());
+        assert!(ids(&format!("x{stripe}")).is_empty());
+        // A keyword hit whose match would start on the previous line.
+        assert!(ids("s\nk_live_4f9Qx2LmZ8rT1vB6nK3pW7yD").is_empty());
+    }
+}
