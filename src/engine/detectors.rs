@@ -741,6 +741,8 @@ struct WindowShape {
     iban: bool,
     /// a dash (the SSN pattern has two)
     dash: bool,
+    /// most digits in a row, with nothing between them
+    solid_digits: u32,
 }
 
 impl WindowShape {
@@ -750,9 +752,16 @@ impl WindowShape {
             intl: false,
             iban: false,
             dash: false,
+            solid_digits: 0,
         };
-        let mut run = 0u32;
+        let (mut run, mut solid) = (0u32, 0u32);
         for (i, &c) in w.iter().enumerate() {
+            if c.is_ascii_digit() {
+                solid += 1;
+                s.solid_digits = s.solid_digits.max(solid);
+            } else {
+                solid = 0;
+            }
             match c {
                 b'0'..=b'9' => {
                     run += 1;
@@ -822,7 +831,8 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
     }
     if on(b.us_ssn) {
         // Plain nine digits count as an SSN only when the text around says so (a header, a label).
-        let context = e.pii.ssn_plain.is_match(w) && {
+        // (Nine digits, solid or as 3 2 4: a run of nine or more either way.)
+        let context = shape.card_digits >= 9 && e.pii.ssn_plain.is_match(w) && {
             let around = &bytes[ws.saturating_sub(300)..we];
             validators::contains_ci(around, b"ssn")
                 || validators::contains_ci(around, b"social security")
@@ -847,7 +857,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
     }
     if on(b.phone_number) {
         // Ten bare digits are a phone number only when labelled so (`phone: 4155552671`).
-        let labelled = e.pii.phone_bare.is_match(w) && {
+        let labelled = shape.solid_digits >= 10 && e.pii.phone_bare.is_match(w) && {
             let around = &bytes[ws.saturating_sub(40)..we];
             [
                 &b"phone"[..],
