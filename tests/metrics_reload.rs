@@ -59,8 +59,9 @@ async fn file_changes_reload_and_invalid_policies_keep_the_old_one() {
 
     // A valid change goes into force.
     write(&path, "actions:\n  never: block\n");
-    wait_until("the new policy", || {
+    wait_until("the new policy and its count", || {
         h.proxy.policy().never_action == Action::Block
+            && reloads(&h.proxy.metrics(), "success") == 1
     })
     .await;
     assert_eq!(reloads(&h.proxy.metrics(), "success"), 1);

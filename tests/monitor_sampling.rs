@@ -213,9 +213,11 @@ async fn zero_rate_scans_nothing_but_still_refuses_unscreenable_requests() {
 async fn proxy_authorization_names_the_user() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // A port with nothing listening: the plain-HTTP upstream fails fast, the event is still audited.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Bound but not listening, and held for the whole test: connections are refused, and no
+    // other test can take the port meanwhile.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = closed.local_addr().unwrap().port();
-    drop(closed);
     let p = policy("teams:\n  alice: payments\n");
     let h = harness_with(p, H1, |c| {
         c.user = "fallback-user".into();

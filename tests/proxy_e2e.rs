@@ -283,7 +283,7 @@ async fn sse_case(client_alpn: &[&[u8]], upstream_alpn: &[&[u8]]) {
     // The first event arrives while the upstream is still holding the rest back.
     let mut got = Vec::new();
     while !got.ends_with(b"data: one\n\n") {
-        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        let frame = tokio::time::timeout(Duration::from_secs(30), body.frame())
             .await
             .expect("first event did not arrive before the upstream finished")
             .unwrap()
@@ -294,7 +294,7 @@ async fn sse_case(client_alpn: &[&[u8]], upstream_alpn: &[&[u8]]) {
     }
     assert_eq!(got, b"data: one\n\n");
     h.mock.gate.notify_one();
-    let rest = tokio::time::timeout(Duration::from_secs(5), body.collect())
+    let rest = tokio::time::timeout(Duration::from_secs(30), body.collect())
         .await
         .unwrap()
         .unwrap()
@@ -392,9 +392,11 @@ async fn oversize_bodies_are_refused_with_413() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_down_gives_502_with_a_reason() {
     // A port with nothing listening.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Bound but not listening, and held for the whole test: connections are refused, and no
+    // other test can take the port meanwhile.
+    let dead = tokio::net::TcpSocket::new_v4().unwrap();
+    dead.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = dead.local_addr().unwrap().port();
-    drop(dead);
     let h = harness_with(Policy::embedded_default(), H1, |cfg| {
         cfg.connect_to = vec![format!("api.openai.com:443:127.0.0.1:{port}")
             .parse()

@@ -432,10 +432,13 @@ async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) -> 
                 forward_plain(state, req, &host, port).await
             }
         }
-        _ => text_response(
-            400,
-            "promptgate is a forward proxy: send absolute-form http:// requests or CONNECT",
-        ),
+        _ => {
+            drain_in_background(req.into_body());
+            text_response(
+                400,
+                "promptgate is a forward proxy: send absolute-form http:// requests or CONNECT",
+            )
+        }
     }
 }
 
@@ -1020,14 +1023,20 @@ async fn forward_plain(
 ) -> Response<Body> {
     let (tcp, via_parent) = match state.net.dial_http(host, port).await {
         Ok(x) => x,
-        Err(reason) => return text_response(502, &format!("promptgate: {reason}")),
+        Err(reason) => {
+            drain_in_background(req.into_body());
+            return text_response(502, &format!("promptgate: {reason}"));
+        }
     };
     let (mut sender, conn) = match hyper::client::conn::http1::Builder::new()
         .handshake::<_, Body>(TokioIo::new(tcp))
         .await
     {
         Ok(x) => x,
-        Err(e) => return text_response(502, &format!("promptgate: {host}:{port}: {e}")),
+        Err(e) => {
+            drain_in_background(req.into_body());
+            return text_response(502, &format!("promptgate: {host}:{port}: {e}"));
+        }
     };
     tokio::spawn(async move {
         if let Err(e) = conn.await {

@@ -23,7 +23,12 @@ impl EngineCell {
     }
 
     pub fn store(&self, engine: Engine) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+        let old = {
+            let mut cell = self.0.write().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *cell, Arc::new(engine))
+        };
+        // The old engine (when no request holds it) is freed outside the lock.
+        drop(old);
     }
 }
 
@@ -47,8 +52,9 @@ impl Reloader {
             });
         match result {
             Ok(engine) => {
-                self.cell.store(engine);
+                // Counted first: whoever sees the new policy also sees the count.
                 self.metrics.reloaded(true);
+                self.cell.store(engine);
                 tracing::info!("reloaded the policy from {} ({why})", self.path.display());
                 Ok(())
             }

@@ -277,9 +277,11 @@ impl Harness {
 
     /// The audit log's events (waits until at least `n` are there).
     pub async fn audit_events(&self, n: usize) -> Vec<serde_json::Value> {
-        for _ in 0..100 {
+        // Up to 30 s (a loaded CI machine); only whole lines (the writer may be mid-line).
+        for _ in 0..600 {
             let text = std::fs::read_to_string(&self.audit).unwrap_or_default();
-            let events: Vec<serde_json::Value> = text
+            let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+            let events: Vec<serde_json::Value> = whole
                 .lines()
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect();
