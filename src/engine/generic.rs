@@ -59,12 +59,13 @@ impl Segments {
         s
     }
 
+    /// Adds a word; past MAX_SEGS the last slot keeps the latest word, so the key's last word
+    /// (which decides a lot) is always right.
     fn push(&mut self, start: usize, end: usize) {
-        if self.n < Segments::MAX_SEGS {
-            // Both fit in a u8: the key is cut to MAX_KEY bytes.
-            self.spans[self.n] = (start as u8, end as u8);
-            self.n += 1;
-        }
+        let i = self.n.min(Segments::MAX_SEGS - 1);
+        // Both fit in a u8: the key is cut to MAX_KEY bytes.
+        self.spans[i] = (start as u8, end as u8);
+        self.n = (self.n + 1).min(Segments::MAX_SEGS);
     }
 
     fn get(&self, i: usize) -> &[u8] {
@@ -640,7 +641,13 @@ mod tests {
         assert_eq!(words("__a__"), ["a"]);
         assert!(words("").is_empty());
         // Over-long keys are cut, never overflow.
-        let long = "ab_".repeat(200);
-        assert_eq!(words(&long).len(), Segments::MAX_SEGS);
+        let long = format!("{}password_hash", "ab_".repeat(40));
+        let w = words(&long);
+        assert_eq!(w.len(), Segments::MAX_SEGS);
+        assert_eq!(w.last().map(String::as_str), Some("hash"));
+        assert!(
+            key_strength(long.as_bytes()).is_none(),
+            "the last word still decides"
+        );
     }
 }
