@@ -158,6 +158,15 @@ fn byte_regex(rule: &str, pattern: &str) -> Result<Regex, EngineError> {
         })
 }
 
+/// Indices of the capture groups named `s`, `s2`, ...: the secret's span, first participating wins.
+fn secret_groups<'a>(names: impl Iterator<Item = Option<&'a str>>) -> Vec<usize> {
+    names
+        .enumerate()
+        .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// The anchored form of a rule, when its pattern allows one: every match starts with one of a
 /// finite set of prefix literals (regex-syntax's extractor), every literal holds one of the rule's
 /// keywords, and each keyword sits at one offset in every literal that holds it. A hit of such a
@@ -220,13 +229,11 @@ fn anchored_form(
         )
         .build(pattern)
         .map_err(|e| err(Box::new(e)))?;
-    let secret_groups = regex
-        .group_info()
-        .pattern_names(regex_automata::PatternID::ZERO)
-        .enumerate()
-        .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
-        .map(|(i, _)| i)
-        .collect();
+    let secret_groups = secret_groups(
+        regex
+            .group_info()
+            .pattern_names(regex_automata::PatternID::ZERO),
+    );
     Ok(Some(Anchored {
         regex,
         secret_groups,
@@ -283,12 +290,7 @@ impl Engine {
                 None => pattern.clone(),
             };
             let regex = byte_regex(&spec.id, &pattern)?;
-            let secret_groups = regex
-                .capture_names()
-                .enumerate()
-                .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
-                .map(|(i, _)| i)
-                .collect();
+            let secret_groups = secret_groups(regex.capture_names());
             let anchored = anchored_form(&spec.id, &pattern, &spec.keywords)?;
             let r = rules.len();
             for k in &spec.keywords {
