@@ -23,6 +23,9 @@ pub struct State {
     pub hits: Vec<usize>,
     pub key_until: usize,
     pub generic_until: usize,
+    /// Spans of the secret and private-key findings made so far, sorted by start (see
+    /// [`State::note_secret_spans`]).
+    secret_spans: Vec<(usize, usize)>,
 }
 
 impl State {
@@ -33,7 +36,41 @@ impl State {
             hits: Vec::new(),
             key_until: 0,
             generic_until: 0,
+            secret_spans: Vec::new(),
         }
+    }
+
+    /// Records the spans of the secret and private-key findings made so far, for
+    /// [`State::in_secret`].
+    pub fn note_secret_spans(&mut self, infos: &[RuleInfo]) {
+        self.secret_spans = self
+            .found
+            .iter()
+            .filter(|r| class(infos[r.info].category) == 0)
+            .map(|r| (r.start, r.end))
+            .collect();
+        self.secret_spans.sort_unstable();
+    }
+
+    /// Whether `start..end` overlaps a span recorded by [`State::note_secret_spans`]. Looks at the
+    /// few spans that start before `end`: a miss only costs the caller some work.
+    pub fn overlaps_secret(&self, start: usize, end: usize) -> bool {
+        let k = self.secret_spans.partition_point(|&(s, _)| s < end);
+        self.secret_spans[..k]
+            .iter()
+            .rev()
+            .take(4)
+            .any(|&(_, e)| e > start)
+    }
+
+    /// Whether `start..end` lies inside one span recorded by [`State::note_secret_spans`].
+    pub fn in_secret(&self, start: usize, end: usize) -> bool {
+        let k = self.secret_spans.partition_point(|&(s, _)| s <= start);
+        self.secret_spans[..k]
+            .iter()
+            .rev()
+            .take(4)
+            .any(|&(_, e)| e >= end)
     }
 }
 
@@ -575,7 +612,8 @@ fn clusters(
             }
             i += 1;
         }
-        if digits >= 9 {
+        // Digits inside a secret already found (a Slack or Telegram token) are that secret's.
+        if digits >= 9 && !st.in_secret(start, last_digit + 1) {
             let (ls, le) = line_window(bytes, start, 48, 256);
             let ws = start.saturating_sub(40).max(ls);
             let we = (last_digit + 40).min(le).max(ws);

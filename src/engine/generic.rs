@@ -498,7 +498,8 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
             .get(ve + usize::from(form == Form::Quoted))
             .copied()
             .unwrap_or(b' ');
-        if value_ok(&line[vs..ve], form, strength, next) {
+        // A specific rule found this value already and outranks this reader: no second look.
+        if !st.overlaps_secret(ls + vs, ls + ve) && value_ok(&line[vs..ve], form, strength, next) {
             st.found.push(Raw {
                 info: e.builtins.generic,
                 start: ls + vs,

@@ -167,6 +167,57 @@ fn secret_groups<'a>(names: impl Iterator<Item = Option<&'a str>>) -> Vec<usize>
         .collect()
 }
 
+/// Where the group opened at `open` closes: skips escapes and character classes.
+fn group_close(p: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < p.len() {
+        match p[i] {
+            b'\\' => i += 1,
+            b'[' => {
+                // A class: `]` right after `[` or `[^` is a literal.
+                i += 1;
+                if p.get(i) == Some(&b'^') {
+                    i += 1;
+                }
+                if p.get(i) == Some(&b']') {
+                    i += 1;
+                }
+                while i < p.len() && p[i] != b']' {
+                    if p[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `\b(?P<s>BODY)\b`, `(?P<s>BODY)`, ...: when nothing but word boundaries lies outside the one
+/// secret group, the secret is the whole match and the rule can run without captures (a DFA search
+/// instead of a capture engine per match). Returns the pattern without the group.
+fn without_secret_group(pattern: &str) -> Option<String> {
+    let open = pattern.find("(?P<s>")?;
+    let lead = &pattern[..open];
+    let close = group_close(pattern.as_bytes(), open)?;
+    let inner = &pattern[open + "(?P<s>".len()..close];
+    let trail = &pattern[close + 1..];
+    let zero_width = |s: &str| s.is_empty() || s == r"\b";
+    (zero_width(lead) && zero_width(trail) && !inner.contains("(?P<"))
+        .then(|| format!("{lead}(?:{inner}){trail}"))
+}
+
 /// The anchored form of a rule, when its pattern allows one: every match starts with one of a
 /// finite set of prefix literals (regex-syntax's extractor), every literal holds one of the rule's
 /// keywords, and each keyword sits at one offset in every literal that holds it. A hit of such a
@@ -279,16 +330,7 @@ impl Engine {
             if !enabled {
                 continue;
             }
-            // `\b(?P<s>BODY)\b`: the secret is the whole match, so the rule can run without
-            // captures (a plain DFA search instead of a capture engine per match).
-            let whole_match = pattern
-                .strip_prefix(r"\b(?P<s>")
-                .and_then(|p| p.strip_suffix(r")\b"))
-                .filter(|inner| !inner.contains("(?P<"));
-            let pattern = match whole_match {
-                Some(inner) => format!(r"\b(?:{inner})\b"),
-                None => pattern.clone(),
-            };
+            let pattern = without_secret_group(pattern).unwrap_or_else(|| pattern.clone());
             let regex = byte_regex(&spec.id, &pattern)?;
             let secret_groups = secret_groups(regex.capture_names());
             let anchored = anchored_form(&spec.id, &pattern, &spec.keywords)?;
@@ -469,13 +511,16 @@ impl Engine {
             );
         }
         hits.sort_unstable();
+        // Specific detectors first; the generic assignment reader second, so that it can skip a
+        // value a specific rule has already found (that rule would win the overlap anyway).
+        let mut generic_hits = Vec::new();
         for &(start, end, k) in &hits {
             st.hits.push(start);
             for &t in &self.triggers[k] {
                 match t {
                     Trigger::Rule(r) => self.run_rule(r, bytes, start, &mut st),
                     Trigger::RuleAt(r, off) => self.run_rule_at(r, bytes, start, off, &mut st),
-                    Trigger::Generic => generic::assignment(self, bytes, start, end, &mut st),
+                    Trigger::Generic => generic_hits.push((start, end)),
                     Trigger::InternalSuffix => {
                         detectors::internal_suffix(self, bytes, start, &mut st)
                     }
@@ -484,6 +529,11 @@ impl Engine {
                 }
             }
         }
+        st.note_secret_spans(&self.infos);
+        for (start, end) in generic_hits {
+            generic::assignment(self, bytes, start, end, &mut st);
+        }
+        st.note_secret_spans(&self.infos);
         // '@' is one byte: memchr finds it far faster than a one-byte automaton pattern would,
         // and keeping it out of the automaton keeps every keyword at least three bytes long.
         if self.infos[self.builtins.email].enabled {
@@ -781,6 +831,20 @@ mod tests {
         assert_eq!(offsets(r"https?://hooks\.x/[a-z]+", &["://"]), None);
         // No finite prefix set.
         assert_eq!(offsets(r"[a-z]+:(?P<s>[^@]+)@", &["@"]), None);
+    }
+
+    #[test]
+    fn secret_group_dropped_only_when_it_is_the_whole_match() {
+        let w = |p: &str| without_secret_group(p);
+        assert_eq!(w(r"\b(?P<s>ab[)(]c)\b").as_deref(), Some(r"\b(?:ab[)(]c)\b"));
+        assert_eq!(w(r"\b(?P<s>x(?:-[a-z]{8,})*)").as_deref(), Some(r"\b(?:x(?:-[a-z]{8,})*)"));
+        assert_eq!(w(r"(?P<s>\bM[^]a)]\))\b").as_deref(), Some(r"(?:\bM[^]a)]\))\b"));
+        // Something that consumes text outside the group, or a second secret group.
+        assert_eq!(w(r"\b(?P<s>AIza[0-9]{35})(?:[^0-9]|$)"), None);
+        assert_eq!(w(r"bot(?P<s>[0-9]{8})"), None);
+        assert_eq!(w(r"(?P<s>a)(?P<s2>b)"), None);
+        assert_eq!(w(r"(?:x(?P<s>a)|(?P<s2>b))"), None);
+        assert_eq!(w(r"(?P<s>a)(b)"), None);
     }
 
     #[test]
