@@ -781,6 +781,10 @@ struct WindowShape {
     dash: bool,
     /// most digits in a row, with nothing between them
     solid_digits: u32,
+    /// exactly three digits, then a space, dot or dash, then a digit (a NANP exchange `555-0142`)
+    three_sep: bool,
+    /// a `0` that starts a run of digits and is followed by 1-9 (a national trunk prefix)
+    trunk: bool,
 }
 
 impl WindowShape {
@@ -791,13 +795,24 @@ impl WindowShape {
             iban: false,
             dash: false,
             solid_digits: 0,
+            three_sep: false,
+            trunk: false,
         };
         let (mut run, mut solid) = (0u32, 0u32);
         for (i, &c) in w.iter().enumerate() {
             if c.is_ascii_digit() {
+                if solid == 0 && c == b'0' && matches!(w.get(i + 1), Some(b'1'..=b'9')) {
+                    s.trunk = true;
+                }
                 solid += 1;
                 s.solid_digits = s.solid_digits.max(solid);
             } else {
+                if solid == 3
+                    && matches!(c, b' ' | b'.' | b'-')
+                    && w.get(i + 1).is_some_and(u8::is_ascii_digit)
+                {
+                    s.three_sep = true;
+                }
                 solid = 0;
             }
             match c {
@@ -912,11 +927,11 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         };
         let bare = labelled.then_some(&e.pii.phone_bare);
         let intl = shape.intl.then_some(&e.pii.phone_intl);
-        for re in std::iter::once(&e.pii.phone_nanp)
-            .chain(intl)
-            .chain(std::iter::once(&e.pii.phone_national))
-            .chain(bare)
-        {
+        // Every NANP match holds its exchange (3 digits, a separator, a digit) or starts with `+`;
+        // every national match starts with a trunk `0`.
+        let nanp = (shape.three_sep || shape.intl).then_some(&e.pii.phone_nanp);
+        let national = shape.trunk.then_some(&e.pii.phone_national);
+        for re in nanp.into_iter().chain(intl).chain(national).chain(bare) {
             for m in re.find_iter(w) {
                 let (s, mut end) = (ws + m.start(), ws + m.end());
                 // The international pattern may end on a separator or an unclosed group.

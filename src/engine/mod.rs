@@ -836,9 +836,18 @@ mod tests {
     #[test]
     fn secret_group_dropped_only_when_it_is_the_whole_match() {
         let w = |p: &str| without_secret_group(p);
-        assert_eq!(w(r"\b(?P<s>ab[)(]c)\b").as_deref(), Some(r"\b(?:ab[)(]c)\b"));
-        assert_eq!(w(r"\b(?P<s>x(?:-[a-z]{8,})*)").as_deref(), Some(r"\b(?:x(?:-[a-z]{8,})*)"));
-        assert_eq!(w(r"(?P<s>\bM[^]a)]\))\b").as_deref(), Some(r"(?:\bM[^]a)]\))\b"));
+        assert_eq!(
+            w(r"\b(?P<s>ab[)(]c)\b").as_deref(),
+            Some(r"\b(?:ab[)(]c)\b")
+        );
+        assert_eq!(
+            w(r"\b(?P<s>x(?:-[a-z]{8,})*)").as_deref(),
+            Some(r"\b(?:x(?:-[a-z]{8,})*)")
+        );
+        assert_eq!(
+            w(r"(?P<s>\bM[^]a)]\))\b").as_deref(),
+            Some(r"(?:\bM[^]a)]\))\b")
+        );
         // Something that consumes text outside the group, or a second secret group.
         assert_eq!(w(r"\b(?P<s>AIza[0-9]{35})(?:[^0-9]|$)"), None);
         assert_eq!(w(r"bot(?P<s>[0-9]{8})"), None);
