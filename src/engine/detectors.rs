@@ -140,6 +140,18 @@ fn is_host_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
 }
 
+/// Whether a line holds an ssh-family command or URL (`ssh `, `scp `, `sftp `, `rsync `, `ssh://`,
+/// `git+ssh`) before a `user@host`: one pass over the line's `s` and `r` bytes.
+fn after_ssh_command(line: &[u8]) -> bool {
+    memchr::memchr2_iter(b's', b'r', line).any(|i| {
+        let rest = &line[i..];
+        [&b"ssh "[..], b"scp ", b"sftp ", b"rsync ", b"ssh://"]
+            .iter()
+            .any(|k| rest.starts_with(k))
+            || (rest.starts_with(b"ssh") && line[..i].ends_with(b"git+"))
+    })
+}
+
 pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     let mut s = at;
     while s > 0 && at - s < 64 && is_local_char(bytes[s - 1]) {
@@ -178,31 +190,30 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         || FILE_TLDS
             .iter()
             .any(|t| tld.eq_ignore_ascii_case(t.as_bytes()));
+    if reserved {
+        return;
+    }
     let local = &bytes[s..at];
     let ls = memchr::memrchr(b'\n', &bytes[..s]).map_or(0, |i| i + 1);
     let line_before = &bytes[ls..s];
-    let ssh_target = SYSTEM_ACCOUNTS
-        .iter()
-        .any(|a| local.eq_ignore_ascii_case(a.as_bytes()))
-        || [
-            &b"ssh "[..],
-            b"scp ",
-            b"sftp ",
-            b"rsync ",
-            b"ssh://",
-            b"git+ssh",
-        ]
-        .iter()
-        .any(|k| validators::memfind(line_before, k));
     // `scheme://user:pass@host`: the part before '@' is a URL's credentials, not a mailbox
     // (but `mailto:x@y` is a mailbox).
-    let token_start = line_before
+    if prev(bytes, s) == b':' {
+        let token_start = line_before
+            .iter()
+            .rposition(|b| {
+                b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'(')
+            })
+            .map_or(0, |i| i + 1);
+        if validators::memfind(&line_before[token_start..], b"://") {
+            return;
+        }
+    }
+    if SYSTEM_ACCOUNTS
         .iter()
-        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'('))
-        .map_or(0, |i| i + 1);
-    let url_credentials =
-        prev(bytes, s) == b':' && validators::memfind(&line_before[token_start..], b"://");
-    if reserved || ssh_target || url_credentials {
+        .any(|a| local.eq_ignore_ascii_case(a.as_bytes()))
+        || after_ssh_command(line_before)
+    {
         return;
     }
     st.found.push(Raw {
@@ -1114,18 +1125,10 @@ fn harmless_value(v: &[u8]) -> bool {
 pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
     let mut covered_until = 0;
     let hits = std::mem::take(&mut st.hits);
-    let mut secret_spans: Vec<(usize, usize)> = st
-        .found
-        .iter()
-        .filter(|r| {
-            matches!(
-                e.infos[r.info].category,
-                Category::Secret | Category::PrivateKey
-            )
-        })
-        .map(|r| (r.start, r.end))
-        .collect();
-    secret_spans.sort_unstable();
+    // Every secret and private-key finding is made by now (this runs last).
+    st.note_secret_spans(&e.infos);
+    let secret_spans = std::mem::take(&mut st.secret_spans);
+    let mut lines: Vec<(usize, usize, EnvLine)> = Vec::new();
     for &h in &hits {
         if h < covered_until {
             continue;
@@ -1137,7 +1140,8 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
         let want = indent(bytes, ls, le);
         // Lines of the block: pairs and comments at the same indentation; a single blank line
         // between sections; leading comments belong to the block, trailing ones do not.
-        let mut lines: Vec<(usize, usize, EnvLine)> = vec![(ls, le, EnvLine::Pair)];
+        lines.clear();
+        lines.push((ls, le, EnvLine::Pair));
         let mut cur = (ls, le);
         while cur.0 > 0 {
             let (ps, pe) = line_bounds(bytes, cur.0 - 1);
@@ -1189,12 +1193,16 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
         };
         let (bs, be) = (first.0, last.1);
         covered_until = be.max(le);
-        let pairs: Vec<((usize, usize), (usize, usize))> = lines
+        let mut pairs = lines
             .iter()
             .filter(|l| l.2 == EnvLine::Pair)
-            .filter_map(|l| env_line(bytes, l.0, l.1))
-            .collect();
-        if pairs.len() < 2 {
+            .filter_map(|l| env_line(bytes, l.0, l.1));
+        if lines
+            .iter()
+            .filter(|l| l.2 == EnvLine::Pair)
+            .nth(1)
+            .is_none()
+        {
             continue;
         }
         let first_in = secret_spans.partition_point(|&(s, _)| s < bs);
@@ -1202,7 +1210,7 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
             .iter()
             .take_while(|&&(s, _)| s < be)
             .any(|&(_, end)| end <= be);
-        let sensitive_line = pairs.iter().any(|&((ks, ke), (vs, ve))| {
+        let sensitive_line = pairs.any(|((ks, ke), (vs, ve))| {
             let key = &bytes[ks..ke];
             SECRET_KEY_WORDS
                 .iter()
@@ -1218,6 +1226,7 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
         }
     }
     st.hits = hits;
+    st.secret_spans = secret_spans;
 }
 
 /// The value spans of a dotenv block that redaction replaces (harmless values stay).
