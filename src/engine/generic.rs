@@ -484,11 +484,15 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     }
     st.generic_until = ls + ke;
     let key = &line[ks..ke];
-    let Some(strength) = key_strength(key) else {
-        return;
+    let before = if ks == 0 { b' ' } else { line[ks - 1] };
+    let strength = match key_strength(key) {
+        Some(s) => s,
+        // `?appid=` in a URL's query (OpenWeatherMap and others) is an API key; elsewhere an app
+        // id is public (Firebase's appId).
+        None if key == b"appid" && matches!(before, b'?' | b'&') => Strength::Weak,
+        None => return,
     };
     // Inside a value (`arn:aws:secretsmanager:...`, `a=b-token`) the word is not a key.
-    let before = if ks == 0 { b' ' } else { line[ks - 1] };
     if matches!(before, b':' | b'=' | b'/' | b'@' | b'+' | b'\\') {
         return;
     }
