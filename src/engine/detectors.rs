@@ -41,7 +41,7 @@ impl State {
     }
 
     /// Records the spans of the secret and private-key findings made so far, for
-    /// [`State::in_secret`].
+    /// [`State::overlaps_secret`] and [`State::in_secret`].
     pub fn note_secret_spans(&mut self, infos: &[RuleInfo]) {
         self.secret_spans = self
             .found
@@ -784,12 +784,12 @@ fn digits_of(s: &[u8]) -> Vec<u8> {
 struct WindowShape {
     /// most digits in a run of digits, spaces and dashes (a card has 13 or more)
     card_digits: u32,
-    /// `+` or `00` (the international phone pattern starts with one)
+    /// `+` or `00`, then 1-9 (the international phone pattern starts so)
     intl: bool,
     /// two capitals then two digits (an IBAN starts so)
     iban: bool,
-    /// a dash (the SSN pattern has two)
-    dash: bool,
+    /// three digits, a dash, two digits, a dash, four digits (`123-45-6789`)
+    ssn_dash: bool,
     /// most digits in a row, with nothing between them
     solid_digits: u32,
     /// exactly three digits, then a space, dot or dash, then a digit (a NANP exchange `555-0142`)
@@ -804,7 +804,7 @@ impl WindowShape {
             card_digits: 0,
             intl: false,
             iban: false,
-            dash: false,
+            ssn_dash: false,
             solid_digits: 0,
             three_sep: false,
             trunk: false,
@@ -818,6 +818,10 @@ impl WindowShape {
                 solid += 1;
                 s.solid_digits = s.solid_digits.max(solid);
             } else {
+                if c == b'-' && solid >= 3 {
+                    let d = |k: usize| w.get(i + k).is_some_and(u8::is_ascii_digit);
+                    s.ssn_dash |= d(1) && d(2) && w.get(i + 3) == Some(&b'-') && (4..8).all(d);
+                }
                 if solid == 3
                     && matches!(c, b' ' | b'.' | b'-')
                     && w.get(i + 1).is_some_and(u8::is_ascii_digit)
@@ -830,7 +834,10 @@ impl WindowShape {
                 b'0'..=b'9' => {
                     run += 1;
                     s.card_digits = s.card_digits.max(run);
-                    if c == b'0' && w.get(i + 1) == Some(&b'0') {
+                    if c == b'0'
+                        && w.get(i + 1) == Some(&b'0')
+                        && matches!(w.get(i + 2), Some(b'1'..=b'9'))
+                    {
                         s.intl = true;
                     }
                     if i >= 3
@@ -842,9 +849,9 @@ impl WindowShape {
                     }
                 }
                 b' ' => {}
-                b'-' => s.dash = true,
+                b'-' => {}
                 b'+' => {
-                    s.intl = true;
+                    s.intl |= matches!(w.get(i + 1), Some(b'1'..=b'9'));
                     run = 0;
                 }
                 _ => run = 0,
@@ -902,7 +909,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 || validators::contains_ci(around, b"social security")
         };
         let plain = context.then_some(&e.pii.ssn_plain);
-        let dashed = shape.dash.then_some(&e.pii.ssn);
+        let dashed = shape.ssn_dash.then_some(&e.pii.ssn);
         for re in dashed.into_iter().chain(plain) {
             for m in re.find_iter(w) {
                 let (s, end) = (ws + m.start(), ws + m.end());
@@ -1193,18 +1200,11 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
         };
         let (bs, be) = (first.0, last.1);
         covered_until = be.max(le);
-        let mut pairs = lines
-            .iter()
-            .filter(|l| l.2 == EnvLine::Pair)
-            .filter_map(|l| env_line(bytes, l.0, l.1));
-        if lines
-            .iter()
-            .filter(|l| l.2 == EnvLine::Pair)
-            .nth(1)
-            .is_none()
-        {
+        let pair_lines = lines.iter().filter(|l| l.2 == EnvLine::Pair);
+        if pair_lines.clone().nth(1).is_none() {
             continue;
         }
+        let mut pairs = pair_lines.filter_map(|l| env_line(bytes, l.0, l.1));
         let first_in = secret_spans.partition_point(|&(s, _)| s < bs);
         let has_secret_finding = secret_spans[first_in..]
             .iter()
