@@ -720,19 +720,22 @@ impl Engine {
     /// so many secrets that every one of them is already being reported anyway.
     fn add_repeats(&self, bytes: &[u8], raw: &mut Vec<Raw>) {
         const MAX_VALUES: usize = 256;
-        let mut values: Vec<(&[u8], usize)> = raw
-            .iter()
-            .filter(|r| {
-                matches!(
-                    self.infos[r.info].category,
-                    Category::Secret | Category::PrivateKey
-                ) && r.end - r.start >= 8
-            })
-            .map(|r| (&bytes[r.start..r.end], r.info))
-            .collect();
-        if values.is_empty() || values.len() > MAX_VALUES {
+        let repeatable = |r: &&Raw| {
+            matches!(
+                self.infos[r.info].category,
+                Category::Secret | Category::PrivateKey
+            ) && r.end - r.start >= 8
+        };
+        // Counted before anything is built: a text past the limit costs one pass.
+        let count = raw.iter().filter(repeatable).take(MAX_VALUES + 1).count();
+        if count == 0 || count > MAX_VALUES {
             return;
         }
+        let mut values: Vec<(&[u8], usize)> = raw
+            .iter()
+            .filter(repeatable)
+            .map(|r| (&bytes[r.start..r.end], r.info))
+            .collect();
         values.sort_unstable();
         values.dedup_by(|a, b| a.0 == b.0);
         let known: std::collections::HashSet<(usize, usize)> =
