@@ -273,3 +273,56 @@ fn default_keywords_fit_the_simd_prefilter() {
     assert!(count <= 16, "{count} keywords in one automaton");
     assert!(shortest >= 3, "shortest keyword has {shortest} bytes");
 }
+
+#[test]
+fn digits_inside_a_token_are_the_token_not_personal_data() {
+    let e = engine();
+    // A Slack token's and a Telegram token's digit runs look like phone numbers or SSNs.
+    let slack = "SLACK_BOT_TOKEN=xoxb-415555267100-4155552671123-aB3dE5fG7hJ9kL1mN3pQ5rS7\n";
+    let telegram = "bot token 4155552671:AAHk3x9Zq2LmX7vQ8pR3sT1uV5wY0zB4cD6\n";
+    for text in [slack, telegram] {
+        let found = spans(&e, text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_ne!(found[0].1, "phone_number");
+        assert_ne!(found[0].1, "us_ssn");
+    }
+    // Personal data beside a token on the same line is still found.
+    let both = format!("call +1 (415) 555-2671 or use {}", slack.trim_end());
+    let found = spans(&e, &both);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.1 == "phone_number" && f.0 == "+1 (415) 555-2671"),
+        "{found:?}"
+    );
+    assert!(found.iter().any(|f| f.1 == "slack_token"), "{found:?}");
+}
+
+#[test]
+fn a_value_a_specific_rule_found_is_reported_once_by_that_rule() {
+    let e = engine();
+    for (text, rule) in [
+        (
+            "export GITHUB_TOKEN=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\n",
+            "github_token",
+        ),
+        (
+            "api_key: \"sk_live_4f9Qx2LmZ8rT1vB6nK3pW7yD\"\n",
+            "stripe_secret_key",
+        ),
+        (
+            "password: \"postgres://app:Winter_2024!171@pg.prod.lan:5432/app\"\n",
+            "url_password",
+        ),
+    ] {
+        let found = spans(&e, text);
+        let secrets: Vec<_> = found.iter().filter(|f| f.1 != "internal_host").collect();
+        assert_eq!(secrets.len(), 1, "{text}: {found:?}");
+        assert_eq!(secrets[0].1, rule, "{text}");
+    }
+    // With no specific rule, the generic reader still reports the value.
+    assert_eq!(
+        rules("api_key: \"f3a9c1e7b5d24f6a8c0e9d2b\"\n"),
+        ["generic_secret_assignment"]
+    );
+}
