@@ -26,6 +26,8 @@ pub struct State {
     /// Spans of the secret and private-key findings made so far, sorted by start (see
     /// [`State::note_secret_spans`]).
     secret_spans: Vec<(usize, usize)>,
+    /// How many of `found` `secret_spans` has seen.
+    noted: usize,
 }
 
 impl State {
@@ -37,19 +39,25 @@ impl State {
             key_until: 0,
             generic_until: 0,
             secret_spans: Vec::new(),
+            noted: 0,
         }
     }
 
     /// Records the spans of the secret and private-key findings made so far, for
     /// [`State::overlaps_secret`] and [`State::in_secret`].
+    /// Findings are only ever added during a scan, so each call looks at the new ones only.
     pub fn note_secret_spans(&mut self, infos: &[RuleInfo]) {
-        self.secret_spans = self
-            .found
-            .iter()
-            .filter(|r| class(infos[r.info].category) == 0)
-            .map(|r| (r.start, r.end))
-            .collect();
-        self.secret_spans.sort_unstable();
+        let new = &self.found[self.noted.min(self.found.len())..];
+        self.secret_spans.extend(
+            new.iter()
+                .filter(|r| class(infos[r.info].category) == 0)
+                .map(|r| (r.start, r.end)),
+        );
+        self.noted = self.found.len();
+        // Mostly in order already (keyword hits are walked in text order).
+        if !self.secret_spans.is_sorted() {
+            self.secret_spans.sort_unstable();
+        }
     }
 
     /// Whether `start..end` overlaps a span recorded by [`State::note_secret_spans`]. Looks at the

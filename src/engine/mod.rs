@@ -510,7 +510,8 @@ impl Engine {
                     .map(|m| (m.start(), m.end(), ids[m.pattern().as_usize()])),
             );
         }
-        hits.sort_unstable();
+        // Each group's hits are in text order: the stable sort finds those runs and merges them.
+        hits.sort();
         // Specific detectors first; the generic assignment reader second, so that it can skip a
         // value a specific rule has already found (that rule would win the overlap anyway).
         let mut generic_hits = Vec::new();
