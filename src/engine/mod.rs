@@ -73,6 +73,21 @@ struct CompiledRule {
     /// The same pattern, for anchored searches, when every match starts with a literal that holds
     /// one of the rule's keywords at a fixed place.
     anchored: Option<Anchored>,
+    /// A way to find the secret group's bounds without a capture engine, when the pattern allows.
+    split: Option<Split>,
+}
+
+/// A pattern `P(?P<s>S)T` with no top-level alternation and a fixed-length `T`. Given a match
+/// `ms..me` (found without captures), the secret is `gs..me - len(T)`, where `gs` is where `P`'s
+/// own preferred match from `ms` ends, provided `S T` matches from `gs` (and then ends at `me`).
+/// Why that is the capture engine's answer: paths are preferred by `P`'s choices first, so the
+/// preferred path of the whole pattern takes `P`'s preferred path whenever `S T` can follow it; and
+/// every path that ends at `me` puts `T` at `me - len(T)`. When the check fails, the rule falls back
+/// to captures.
+struct Split {
+    prefix: regex_automata::meta::Regex,
+    rest: regex_automata::meta::Regex,
+    trail_len: usize,
 }
 
 /// A rule that can be searched from a known start.
@@ -167,32 +182,36 @@ fn secret_groups<'a>(names: impl Iterator<Item = Option<&'a str>>) -> Vec<usize>
         .collect()
 }
 
-/// Where the group opened at `open` closes: skips escapes and character classes.
+/// Where the character class opened at `open` (a `[`) closes. A `]` right after `[` or `[^` is a
+/// literal.
+fn class_close(p: &[u8], open: usize) -> usize {
+    let mut i = open + 1;
+    if p.get(i) == Some(&b'^') {
+        i += 1;
+    }
+    if p.get(i) == Some(&b']') {
+        i += 1;
+    }
+    while i < p.len() && p[i] != b']' {
+        if p[i] == b'\\' {
+            i += 1;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Where the group opened at `open` (a `(`) closes: skips escapes and character classes.
 fn group_close(p: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = open;
     while i < p.len() {
         match p[i] {
             b'\\' => i += 1,
-            b'[' => {
-                // A class: `]` right after `[` or `[^` is a literal.
-                i += 1;
-                if p.get(i) == Some(&b'^') {
-                    i += 1;
-                }
-                if p.get(i) == Some(&b']') {
-                    i += 1;
-                }
-                while i < p.len() && p[i] != b']' {
-                    if p[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
+            b'[' => i = class_close(p, i),
             b'(' => depth += 1,
             b')' => {
-                depth -= 1;
+                depth = depth.checked_sub(1)?;
                 if depth == 0 {
                     return Some(i);
                 }
@@ -216,6 +235,79 @@ fn without_secret_group(pattern: &str) -> Option<String> {
     let zero_width = |s: &str| s.is_empty() || s == r"\b";
     (zero_width(lead) && zero_width(trail) && !inner.contains("(?P<"))
         .then(|| format!("{lead}(?:{inner}){trail}"))
+}
+
+/// Whether a piece of a pattern is a whole top level with no alternation: its groups balance, and
+/// its depth-0 bytes (outside every group and class) hold no `|`.
+fn no_top_level_alternation(p: &[u8]) -> bool {
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            b'\\' => i += 1,
+            b'[' => i = class_close(p, i),
+            b'(' => match group_close(p, i) {
+                Some(close) => i = close,
+                None => return false,
+            },
+            // An unmatched `)`: this is not a whole top level.
+            b'|' | b')' => return false,
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The split form of a rule (see [`Split`]), when its pattern is `P(?P<s>S)T` at the top level.
+fn split_form(rule: &str, pattern: &str) -> Result<Option<Split>, EngineError> {
+    let Some(open) = pattern.find("(?P<s>") else {
+        return Ok(None);
+    };
+    let Some(close) = group_close(pattern.as_bytes(), open) else {
+        return Ok(None);
+    };
+    let (lead, inner, trail) = (
+        &pattern[..open],
+        &pattern[open + "(?P<s>".len()..close],
+        &pattern[close + 1..],
+    );
+    if pattern.matches("(?P<").count() != 1
+        || !no_top_level_alternation(lead.as_bytes())
+        || !no_top_level_alternation(trail.as_bytes())
+    {
+        return Ok(None);
+    }
+    let syntax = regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false);
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| EngineError::Pattern {
+        rule: rule.to_string(),
+        source: e,
+    };
+    let trail_hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(trail)
+        .map_err(|e| err(Box::new(e)))?;
+    let props = trail_hir.properties();
+    let Some(trail_len) = props
+        .minimum_len()
+        .filter(|&n| props.maximum_len() == Some(n))
+    else {
+        return Ok(None);
+    };
+    let build = |p: &str| {
+        regex_automata::meta::Builder::new()
+            .syntax(syntax)
+            .build(p)
+            .map_err(|e| err(Box::new(e)))
+    };
+    Ok(Some(Split {
+        prefix: build(&format!("(?:{lead})"))?,
+        rest: build(&format!("(?:{inner})(?:{trail})"))?,
+        trail_len,
+    }))
 }
 
 /// The anchored form of a rule, when its pattern allows one: every match starts with one of a
@@ -334,6 +426,11 @@ impl Engine {
             let regex = byte_regex(&spec.id, &pattern)?;
             let secret_groups = secret_groups(regex.capture_names());
             let anchored = anchored_form(&spec.id, &pattern, &spec.keywords)?;
+            let split = if secret_groups.is_empty() {
+                None
+            } else {
+                split_form(&spec.id, &pattern)?
+            };
             let r = rules.len();
             for k in &spec.keywords {
                 let t = match anchored.as_ref().and_then(|a| a.offsets.get(k)) {
@@ -349,6 +446,7 @@ impl Engine {
                 entropy: spec.entropy,
                 validate: spec.validate,
                 anchored,
+                split,
             });
         }
         let b = |id: &str| builtin_index[id];
@@ -645,7 +743,8 @@ impl Engine {
         let mut locs = rule.regex.capture_locations();
         let mut pos = 0;
         while pos <= window.len() {
-            let found = if rule.secret_groups.is_empty() {
+            let plain = rule.secret_groups.is_empty() || rule.split.is_some();
+            let found = if plain {
                 rule.regex.find_at(window, pos)
             } else {
                 rule.regex.captures_read_at(&mut locs, window, pos)
@@ -658,13 +757,29 @@ impl Engine {
             } else {
                 whole.end() + 1
             };
-            let (ms, me) = if rule.secret_groups.is_empty() {
-                (whole.start(), whole.end())
-            } else {
+            let group = |locs: &regex::bytes::CaptureLocations| {
                 rule.secret_groups
                     .iter()
                     .find_map(|&g| locs.get(g))
                     .unwrap_or((whole.start(), whole.end()))
+            };
+            let (ms, me) = match (&rule.split, plain) {
+                (None, true) => (whole.start(), whole.end()),
+                (None, false) => group(&locs),
+                (Some(split), _) => match split.locate(window, whole.start(), whole.end()) {
+                    Some(span) => span,
+                    None => {
+                        // The same match, with captures.
+                        if rule
+                            .regex
+                            .captures_read_at(&mut locs, window, whole.start())
+                            .is_none()
+                        {
+                            continue;
+                        }
+                        group(&locs)
+                    }
+                },
             };
             let m = Span { start: ms, end: me };
             let ok = self.value_passes(rule, &window[m.start..m.end]);
@@ -798,6 +913,19 @@ impl Engine {
     }
 }
 
+impl Split {
+    /// The secret's span in a match `ms..me` of `hay`, or None when the split cannot vouch for it.
+    fn locate(&self, hay: &[u8], ms: usize, me: usize) -> Option<(usize, usize)> {
+        use regex_automata::{Anchored, Input};
+        // Searches stay inside the match; look-arounds still see the bytes around it.
+        let at = |from: usize| Input::new(hay).range(from..me).anchored(Anchored::Yes);
+        let gs = self.prefix.search(&at(ms))?.end();
+        let rest = self.rest.search(&at(gs))?;
+        let ge = me.checked_sub(self.trail_len)?;
+        (rest.end() == me && gs <= ge).then_some((gs, ge))
+    }
+}
+
 // Compile-time proof that the engine can be shared across threads.
 const _: fn() = || {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -860,6 +988,71 @@ mod tests {
         assert_eq!(w(r"(?P<s>a)(?P<s2>b)"), None);
         assert_eq!(w(r"(?:x(?P<s>a)|(?P<s2>b))"), None);
         assert_eq!(w(r"(?P<s>a)(b)"), None);
+    }
+
+    #[test]
+    fn split_rules_locate_what_the_capture_engine_finds() {
+        let e = Engine::with_default_policy();
+        let mut with_split = Vec::new();
+        for rule in e.rules.iter() {
+            let Some(split) = &rule.split else {
+                continue;
+            };
+            let id = e.infos[rule.info].id.to_string();
+            let spec = catalogue().iter().find(|s| *s.id == *id).unwrap();
+            let mut texts: Vec<String> = spec.examples.clone();
+            // The same examples inside longer lines, and twice on a line.
+            texts.extend(
+                spec.examples
+                    .iter()
+                    .map(|x| format!("see: {x} (from the logs)")),
+            );
+            texts.extend(spec.examples.iter().map(|x| format!("{x} and {x}")));
+            let mut matched = 0;
+            for t in &texts {
+                let hay = t.as_bytes();
+                for caps in rule.regex.captures_iter(hay) {
+                    let whole = caps.get(0).unwrap();
+                    let want = rule
+                        .secret_groups
+                        .iter()
+                        .find_map(|&g| caps.get(g))
+                        .map(|m| (m.start(), m.end()));
+                    assert_eq!(
+                        split.locate(hay, whole.start(), whole.end()),
+                        want,
+                        "{id} on {t:?}"
+                    );
+                    matched += 1;
+                }
+            }
+            assert!(matched > 0, "{id}: no example matched");
+            with_split.push(id);
+        }
+        for id in [
+            "url_password",
+            "jdbc_password",
+            "dsn_password",
+            "curl_user_password",
+        ] {
+            assert!(with_split.iter().any(|x| x == id), "{id}: {with_split:?}");
+        }
+    }
+
+    #[test]
+    fn split_form_needs_one_top_level_group_and_a_fixed_trail() {
+        let has = |p: &str| split_form("t", p).unwrap().is_some();
+        assert!(has(r"[a-z]+://[^:@]*:(?P<s>[^@\s]+)@[a-z]"));
+        assert!(has(r"pwd=(?P<s>[^;]+)"));
+        assert!(has(r"(?:^|\s)-u [^:]+:(?P<s>\S+)\b"));
+        // A trail of varying length, an alternation at the top, two secret groups.
+        assert!(!has(r"k=(?P<s>[a-z]+)(?:[^a-z]|$)"));
+        assert!(!has(r"a|k=(?P<s>[a-z]+)"));
+        assert!(!has(r"k=(?P<s>[a-z]+)|j=(?P<s2>[a-z]+)"));
+        // The group inside another group is not at the top level.
+        assert!(!has(r"(?:k=(?P<s>[a-z]+))"));
+        assert!(!has(r"(?:k=(?P<s>[a-z]+)[)])"));
+        assert!(group_close(b"[)])", 0).is_none());
     }
 
     #[test]
