@@ -167,10 +167,7 @@ fn byte_regex(rule: &str, pattern: &str) -> Result<Regex, EngineError> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .build()
-        .map_err(|e| EngineError::Pattern {
-            rule: rule.to_string(),
-            source: Box::new(e),
-        })
+        .map_err(|e| pattern_error(rule, e))
 }
 
 /// Indices of the capture groups named `s`, `s2`, ...: the secret's span, first participating wins.
@@ -180,6 +177,38 @@ fn secret_groups<'a>(names: impl Iterator<Item = Option<&'a str>>) -> Vec<usize>
         .filter(|(_, n)| matches!(n, Some(n) if n.starts_with('s')))
         .map(|(i, _)| i)
         .collect()
+}
+
+fn pattern_error(
+    rule: &str,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> EngineError {
+    EngineError::Pattern {
+        rule: rule.to_string(),
+        source: Box::new(source),
+    }
+}
+
+/// A pattern's syntax tree, parsed as the engine compiles it (bytes, Unicode off).
+fn parse_hir(rule: &str, pattern: &str) -> Result<regex_syntax::hir::Hir, EngineError> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| pattern_error(rule, e))
+}
+
+/// A regex-automata regex for anchored searches, compiled as the engine compiles patterns.
+fn meta_regex(rule: &str, pattern: &str) -> Result<regex_automata::meta::Regex, EngineError> {
+    regex_automata::meta::Builder::new()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .build(pattern)
+        .map_err(|e| pattern_error(rule, e))
 }
 
 /// Where the character class opened at `open` (a `[`) closes. A `]` right after `[` or `[^` is a
@@ -277,19 +306,7 @@ fn split_form(rule: &str, pattern: &str) -> Result<Option<Split>, EngineError> {
     {
         return Ok(None);
     }
-    let syntax = regex_automata::util::syntax::Config::new()
-        .unicode(false)
-        .utf8(false);
-    let err = |e: Box<dyn std::error::Error + Send + Sync>| EngineError::Pattern {
-        rule: rule.to_string(),
-        source: e,
-    };
-    let trail_hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(trail)
-        .map_err(|e| err(Box::new(e)))?;
+    let trail_hir = parse_hir(rule, trail)?;
     let props = trail_hir.properties();
     let Some(trail_len) = props
         .minimum_len()
@@ -297,15 +314,9 @@ fn split_form(rule: &str, pattern: &str) -> Result<Option<Split>, EngineError> {
     else {
         return Ok(None);
     };
-    let build = |p: &str| {
-        regex_automata::meta::Builder::new()
-            .syntax(syntax)
-            .build(p)
-            .map_err(|e| err(Box::new(e)))
-    };
     Ok(Some(Split {
-        prefix: build(&format!("(?:{lead})"))?,
-        rest: build(&format!("(?:{inner})(?:{trail})"))?,
+        prefix: meta_regex(rule, &format!("(?:{lead})"))?,
+        rest: meta_regex(rule, &format!("(?:{inner})(?:{trail})"))?,
         trail_len,
     }))
 }
@@ -320,16 +331,7 @@ fn anchored_form(
     keywords: &[String],
 ) -> Result<Option<Anchored>, EngineError> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let err = |e: Box<dyn std::error::Error + Send + Sync>| EngineError::Pattern {
-        rule: rule.to_string(),
-        source: e,
-    };
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .map_err(|e| err(Box::new(e)))?;
+    let hir = parse_hir(rule, pattern)?;
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
     let Some(lits) = seq.literals() else {
         return Ok(None);
@@ -364,14 +366,7 @@ fn anchored_form(
     if offsets.is_empty() {
         return Ok(None);
     }
-    let regex = regex_automata::meta::Builder::new()
-        .syntax(
-            regex_automata::util::syntax::Config::new()
-                .unicode(false)
-                .utf8(false),
-        )
-        .build(pattern)
-        .map_err(|e| err(Box::new(e)))?;
+    let regex = meta_regex(rule, pattern)?;
     let secret_groups = secret_groups(
         regex
             .group_info()
