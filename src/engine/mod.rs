@@ -736,9 +736,10 @@ impl Engine {
         let rule = &self.rules[r];
         let window = &bytes[ws..we];
         let mut locs = rule.regex.capture_locations();
+        // Without captures when the secret is the whole match or the split form can place it.
+        let plain = rule.secret_groups.is_empty() || rule.split.is_some();
         let mut pos = 0;
         while pos <= window.len() {
-            let plain = rule.secret_groups.is_empty() || rule.split.is_some();
             let found = if plain {
                 rule.regex.find_at(window, pos)
             } else {
