@@ -71,6 +71,15 @@ impl State {
             .any(|&(_, e)| e > start)
     }
 
+    /// A cursor over the recorded secret spans, for positions visited in increasing order.
+    fn secret_cursor(&self) -> SecretCursor {
+        SecretCursor {
+            next: 0,
+            max_end: 0,
+            last: 0,
+        }
+    }
+
     /// Whether `start..end` lies inside one span recorded by [`State::note_secret_spans`].
     pub fn in_secret(&self, start: usize, end: usize) -> bool {
         let k = self.secret_spans.partition_point(|&(s, _)| s <= start);
@@ -79,6 +88,35 @@ impl State {
             .rev()
             .take(4)
             .any(|&(_, e)| e >= end)
+    }
+}
+
+/// Walks the secret spans alongside a scan that only moves forward.
+struct SecretCursor {
+    /// The first span not yet passed (its start is past every position asked about).
+    next: usize,
+    /// The largest end among the passed spans.
+    max_end: usize,
+    /// The last position asked about.
+    last: usize,
+}
+
+impl SecretCursor {
+    /// If `p` lies inside a recorded secret span, the end of the one reaching furthest.
+    fn end_over(&mut self, spans: &[(usize, usize)], p: usize) -> Option<usize> {
+        if p < self.last {
+            // Scans move forward; a step back (widened regions can overlap) starts over.
+            (self.next, self.max_end) = (0, 0);
+        }
+        self.last = p;
+        while let Some(&(s, e)) = spans.get(self.next) {
+            if s > p {
+                break;
+            }
+            self.max_end = self.max_end.max(e);
+            self.next += 1;
+        }
+        (self.max_end > p).then_some(self.max_end)
     }
 }
 
@@ -560,6 +598,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     let mut window: Option<(usize, usize)> = None;
     let mut region: Option<(usize, usize)> = None;
     let (mut c1, mut c2) = (0u32, 0u32);
+    let mut cursor = st.secret_cursor();
     let mut i = 0;
     while i + 8 <= n {
         let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
@@ -569,7 +608,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
             region = match region {
                 Some((rs, re)) if s <= re => Some((rs, re.max(e2))),
                 Some(r) => {
-                    clusters(e, bytes, r, &mut window, st);
+                    clusters(e, bytes, r, &mut window, &mut cursor, st);
                     Some((s, e2))
                 }
                 None => Some((s, e2)),
@@ -583,14 +622,14 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
         region = match region {
             Some((rs, re)) if tail.0 <= re => Some((rs, n)),
             Some(r) => {
-                clusters(e, bytes, r, &mut window, st);
+                clusters(e, bytes, r, &mut window, &mut cursor, st);
                 Some(tail)
             }
             None => Some(tail),
         };
     }
     if let Some(r) = region {
-        clusters(e, bytes, r, &mut window, st);
+        clusters(e, bytes, r, &mut window, &mut cursor, st);
     }
     if let Some((ps, pe)) = window {
         scan_pii_window(e, bytes, ps, pe, st);
@@ -605,6 +644,7 @@ fn clusters(
     bytes: &[u8],
     (mut i, mut end): (usize, usize),
     window: &mut Option<(usize, usize)>,
+    cursor: &mut SecretCursor,
     st: &mut State,
 ) {
     let n = bytes.len();
@@ -620,6 +660,20 @@ fn clusters(
         }
         if i >= end {
             break;
+        }
+        // Inside a secret already found, every cluster that ends before the secret does is that
+        // secret's (a Slack token's digit runs, a hex key's): jump to the run of cluster bytes
+        // that reaches the secret's end, if any, without walking the rest. Random values make
+        // that walk's branches unpredictable.
+        if let Some(se) = cursor.end_over(&st.secret_spans, i) {
+            let mut j = se.min(n);
+            while j > i && is_cluster_byte(bytes[j - 1]) {
+                j -= 1;
+            }
+            if j > i {
+                i = j;
+                continue;
+            }
         }
         let start = i;
         let mut digits = 0;
@@ -668,6 +722,54 @@ fn digit_mask(w: u64) -> u64 {
 #[inline]
 fn digit_count(w: u64) -> u32 {
     ((digit_mask(w) >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as u32
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::SecretCursor;
+
+    #[test]
+    fn secret_cursor_finds_the_furthest_end_over_a_position() {
+        // Sorted by start; the second span lies inside the first, the third overlaps nothing.
+        let spans = [(10, 30), (12, 20), (40, 50)];
+        let mut c = SecretCursor {
+            next: 0,
+            max_end: 0,
+            last: 0,
+        };
+        let walk = [5, 10, 15, 29, 30, 39, 40, 49, 50, 60];
+        let got: Vec<Option<usize>> = walk.iter().map(|&p| c.end_over(&spans, p)).collect();
+        let want = [
+            None,
+            Some(30),
+            Some(30),
+            Some(30),
+            None,
+            None,
+            Some(50),
+            Some(50),
+            None,
+            None,
+        ];
+        assert_eq!(got, want);
+        // A step back starts over instead of reusing spans that start after the position.
+        assert_eq!(c.end_over(&spans, 35), None);
+        assert_eq!(c.end_over(&spans, 11), Some(30));
+        // Against a brute-force answer at every position, walked forward.
+        let mut c = SecretCursor {
+            next: 0,
+            max_end: 0,
+            last: 0,
+        };
+        for p in 0..60 {
+            let brute = spans
+                .iter()
+                .filter(|&&(s, e)| s <= p && p < e)
+                .map(|&(_, e)| e)
+                .max();
+            assert_eq!(c.end_over(&spans, p), brute, "at {p}");
+        }
+    }
 }
 
 #[cfg(test)]
