@@ -10,6 +10,7 @@
 pub mod catalogue;
 mod detectors;
 mod generic;
+mod keywords;
 pub use detectors::dotenv_values;
 pub mod validators;
 
@@ -137,17 +138,13 @@ pub struct Engine {
     infos: Vec<RuleInfo>,
     rules: Vec<CompiledRule>,
     builtins: Builtins,
-    /// Keyword automata, each small enough for aho-corasick's fastest (Slim Teddy) prefilter, with
-    /// the global keyword index of each of their patterns.
-    keywords: Vec<(AhoCorasick, Vec<usize>)>,
+    /// The keyword searchers (groups small enough for Slim Teddy).
+    keywords: keywords::Keywords,
     triggers: Vec<Vec<Trigger>>,
     names: Option<(AhoCorasick, Vec<NameKind>)>,
     pii: detectors::PiiRegexes,
     compile_time: std::time::Duration,
 }
-
-/// Keywords per automaton: small enough for Slim Teddy.
-const KEYWORD_GROUP: usize = 16;
 
 /// A byte range inside a window.
 struct Span {
@@ -499,18 +496,12 @@ impl Engine {
             }
             merged.push((k.clone(), t));
         }
-        // Sorted keywords in groups of KEYWORD_GROUP: one automaton of 60 keywords falls back to
-        // Fat Teddy and runs at ~300 MB/s on prose; four of 16 run at ~1 GB/s together (measured with
-        // `examples`-style micro benchmarks; see benches/scan.rs for the end-to-end figures).
+        // Sorted keywords in groups small enough for Slim Teddy: one automaton of 60 keywords falls
+        // back to Fat Teddy and runs at ~300 MB/s on prose; four of 16 run at ~1 GB/s together
+        // (see benches/scan.rs for the end-to-end figures).
         merged.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut keywords = Vec::new();
-        for (g, chunk) in merged.chunks(KEYWORD_GROUP).enumerate() {
-            let ac = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(chunk.iter().map(|(k, _)| k.as_bytes()))?;
-            let ids = (0..chunk.len()).map(|i| g * KEYWORD_GROUP + i).collect();
-            keywords.push((ac, ids));
-        }
+        let words: Vec<&str> = merged.iter().map(|(k, _)| k.as_str()).collect();
+        let keywords = keywords::Keywords::new(&words)?;
         let triggers = merged.into_iter().map(|(_, t)| t).collect();
 
         let mut name_pats: Vec<(String, NameKind)> = Vec::new();
@@ -568,18 +559,7 @@ impl Engine {
     /// The keyword automata: (largest group, shortest keyword length). Teddy wants small groups of
     /// keywords of at least 3 bytes; a test keeps the default policy inside that.
     pub fn keyword_stats(&self) -> (usize, usize) {
-        (
-            self.keywords
-                .iter()
-                .map(|k| k.0.patterns_len())
-                .max()
-                .unwrap_or(0),
-            self.keywords
-                .iter()
-                .map(|k| k.0.min_pattern_len())
-                .min()
-                .unwrap_or(3),
-        )
+        self.keywords.stats()
     }
 
     /// How long `new` took.
@@ -597,14 +577,7 @@ impl Engine {
         let mut st = detectors::State::new(self.rules.len());
         // Hits of all groups, in text order (detectors rely on it).
         let mut hits: Vec<(usize, usize, usize)> = Vec::new();
-        for (ac, ids) in &self.keywords {
-            hits.extend(
-                ac.find_iter(bytes)
-                    .map(|m| (m.start(), m.end(), ids[m.pattern().as_usize()])),
-            );
-        }
-        // Each group's hits are in text order: the stable sort finds those runs and merges them.
-        hits.sort();
+        self.keywords.hits(bytes, &mut hits);
         // Specific detectors first; the generic assignment reader second, so that it can skip a
         // value a specific rule has already found (that rule would win the overlap anyway).
         let mut generic_hits = Vec::new();
