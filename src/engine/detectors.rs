@@ -44,7 +44,7 @@ impl State {
     }
 
     /// Records the spans of the secret and private-key findings made so far, for
-    /// [`State::overlaps_secret`] and [`State::in_secret`].
+    /// [`State::overlaps_secret`] and the digit scan's claims.
     /// Findings are only ever added during a scan, so each call looks at the new ones only.
     pub fn note_secret_spans(&mut self, infos: &[RuleInfo]) {
         let new = &self.found[self.noted.min(self.found.len())..];
@@ -70,29 +70,14 @@ impl State {
             .take(4)
             .any(|&(_, e)| e > start)
     }
-
-    /// A cursor over the recorded secret spans, for positions visited in increasing order.
-    fn secret_cursor(&self) -> SecretCursor {
-        SecretCursor {
-            next: 0,
-            max_end: 0,
-            last: 0,
-        }
-    }
-
-    /// Whether `start..end` lies inside one span recorded by [`State::note_secret_spans`].
-    pub fn in_secret(&self, start: usize, end: usize) -> bool {
-        let k = self.secret_spans.partition_point(|&(s, _)| s <= start);
-        self.secret_spans[..k]
-            .iter()
-            .rev()
-            .take(4)
-            .any(|&(_, e)| e >= end)
-    }
 }
 
-/// Walks the secret spans alongside a scan that only moves forward.
-struct SecretCursor {
+/// Spans whose digits belong to a finding already made: secrets and private keys (a Slack token's
+/// digit runs, a hex key's) and private IP addresses. The digit scan for personal data skips them.
+/// A cursor walks the spans alongside a scan that moves forward.
+struct Claims {
+    /// Sorted by start.
+    spans: Vec<(usize, usize)>,
     /// The first span not yet passed (its start is past every position asked about).
     next: usize,
     /// The largest end among the passed spans.
@@ -101,15 +86,40 @@ struct SecretCursor {
     last: usize,
 }
 
-impl SecretCursor {
-    /// If `p` lies inside a recorded secret span, the end of the one reaching furthest.
-    fn end_over(&mut self, spans: &[(usize, usize)], p: usize) -> Option<usize> {
+impl Claims {
+    fn new(mut spans: Vec<(usize, usize)>) -> Claims {
+        if !spans.is_sorted() {
+            spans.sort_unstable();
+        }
+        Claims {
+            spans,
+            next: 0,
+            max_end: 0,
+            last: 0,
+        }
+    }
+
+    /// The secret spans found so far, and the private addresses.
+    fn of(e: &Engine, st: &State) -> Claims {
+        let mut spans = st.secret_spans.clone();
+        let ip = e.builtins.private_ip;
+        spans.extend(
+            st.found
+                .iter()
+                .filter(|r| r.info == ip)
+                .map(|r| (r.start, r.end)),
+        );
+        Claims::new(spans)
+    }
+
+    /// If `p` lies inside a span, the end of the one reaching furthest.
+    fn end_over(&mut self, p: usize) -> Option<usize> {
         if p < self.last {
             // Scans move forward; a step back (widened regions can overlap) starts over.
             (self.next, self.max_end) = (0, 0);
         }
         self.last = p;
-        while let Some(&(s, e)) = spans.get(self.next) {
+        while let Some(&(s, e)) = self.spans.get(self.next) {
             if s > p {
                 break;
             }
@@ -117,6 +127,12 @@ impl SecretCursor {
             self.next += 1;
         }
         (self.max_end > p).then_some(self.max_end)
+    }
+
+    /// Whether `start..end` lies inside one span (looking at the few that start last before it).
+    fn contain(&self, start: usize, end: usize) -> bool {
+        let k = self.spans.partition_point(|&(s, _)| s <= start);
+        self.spans[..k].iter().rev().take(4).any(|&(_, e)| e >= end)
     }
 }
 
@@ -598,7 +614,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     let mut window: Option<(usize, usize)> = None;
     let mut region: Option<(usize, usize)> = None;
     let (mut c1, mut c2) = (0u32, 0u32);
-    let mut cursor = st.secret_cursor();
+    let mut claims = Claims::of(e, st);
     let mut i = 0;
     while i + 8 <= n {
         let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
@@ -608,7 +624,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
             region = match region {
                 Some((rs, re)) if s <= re => Some((rs, re.max(e2))),
                 Some(r) => {
-                    clusters(e, bytes, r, &mut window, &mut cursor, st);
+                    clusters(e, bytes, r, &mut window, &mut claims, st);
                     Some((s, e2))
                 }
                 None => Some((s, e2)),
@@ -622,14 +638,14 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
         region = match region {
             Some((rs, re)) if tail.0 <= re => Some((rs, n)),
             Some(r) => {
-                clusters(e, bytes, r, &mut window, &mut cursor, st);
+                clusters(e, bytes, r, &mut window, &mut claims, st);
                 Some(tail)
             }
             None => Some(tail),
         };
     }
     if let Some(r) = region {
-        clusters(e, bytes, r, &mut window, &mut cursor, st);
+        clusters(e, bytes, r, &mut window, &mut claims, st);
     }
     if let Some((ps, pe)) = window {
         scan_pii_window(e, bytes, ps, pe, st);
@@ -644,7 +660,7 @@ fn clusters(
     bytes: &[u8],
     (mut i, mut end): (usize, usize),
     window: &mut Option<(usize, usize)>,
-    cursor: &mut SecretCursor,
+    claims: &mut Claims,
     st: &mut State,
 ) {
     let n = bytes.len();
@@ -661,11 +677,10 @@ fn clusters(
         if i >= end {
             break;
         }
-        // Inside a secret already found, every cluster that ends before the secret does is that
-        // secret's (a Slack token's digit runs, a hex key's): jump to the run of cluster bytes
-        // that reaches the secret's end, if any, without walking the rest. Random values make
-        // that walk's branches unpredictable.
-        if let Some(se) = cursor.end_over(&st.secret_spans, i) {
+        // Inside a claimed span, every cluster that ends before the span does is the span's: jump
+        // to the run of cluster bytes that reaches the span's end, if any, without walking the
+        // rest. Random values (a hex key) make that walk's branches unpredictable.
+        if let Some(se) = claims.end_over(i) {
             let mut j = se.min(n);
             while j > i && is_cluster_byte(bytes[j - 1]) {
                 j -= 1;
@@ -685,8 +700,8 @@ fn clusters(
             }
             i += 1;
         }
-        // Digits inside a secret already found (a Slack or Telegram token) are that secret's.
-        if digits >= 9 && !st.in_secret(start, last_digit + 1) {
+        // Digits inside a finding already made (a Slack or Telegram token, an address) are its own.
+        if digits >= 9 && !claims.contain(start, last_digit + 1) {
             let (ls, le) = line_window(bytes, start, 48, 256);
             let ws = start.saturating_sub(40).max(ls);
             let we = (last_digit + 40).min(le).max(ws);
@@ -725,20 +740,16 @@ fn digit_count(w: u64) -> u32 {
 }
 
 #[cfg(test)]
-mod cursor_tests {
-    use super::SecretCursor;
+mod claims_tests {
+    use super::Claims;
 
     #[test]
-    fn secret_cursor_finds_the_furthest_end_over_a_position() {
-        // Sorted by start; the second span lies inside the first, the third overlaps nothing.
-        let spans = [(10, 30), (12, 20), (40, 50)];
-        let mut c = SecretCursor {
-            next: 0,
-            max_end: 0,
-            last: 0,
-        };
+    fn claims_find_the_furthest_end_over_a_position() {
+        // Unsorted on purpose; the second span lies inside the first, the third overlaps nothing.
+        let spans = vec![(40, 50), (10, 30), (12, 20)];
+        let mut c = Claims::new(spans.clone());
         let walk = [5, 10, 15, 29, 30, 39, 40, 49, 50, 60];
-        let got: Vec<Option<usize>> = walk.iter().map(|&p| c.end_over(&spans, p)).collect();
+        let got: Vec<Option<usize>> = walk.iter().map(|&p| c.end_over(p)).collect();
         let want = [
             None,
             Some(30),
@@ -753,22 +764,20 @@ mod cursor_tests {
         ];
         assert_eq!(got, want);
         // A step back starts over instead of reusing spans that start after the position.
-        assert_eq!(c.end_over(&spans, 35), None);
-        assert_eq!(c.end_over(&spans, 11), Some(30));
+        assert_eq!(c.end_over(35), None);
+        assert_eq!(c.end_over(11), Some(30));
         // Against a brute-force answer at every position, walked forward.
-        let mut c = SecretCursor {
-            next: 0,
-            max_end: 0,
-            last: 0,
-        };
+        let mut c = Claims::new(spans.clone());
         for p in 0..60 {
             let brute = spans
                 .iter()
                 .filter(|&&(s, e)| s <= p && p < e)
                 .map(|&(_, e)| e)
                 .max();
-            assert_eq!(c.end_over(&spans, p), brute, "at {p}");
+            assert_eq!(c.end_over(p), brute, "at {p}");
         }
+        assert!(c.contain(12, 30) && c.contain(40, 50) && c.contain(14, 18));
+        assert!(!c.contain(25, 35) && !c.contain(5, 12) && !c.contain(45, 51));
     }
 }
 
