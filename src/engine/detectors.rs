@@ -1329,14 +1329,16 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
             .iter()
             .take_while(|&&(s, _)| s < be)
             .any(|&(_, end)| end <= be);
-        let sensitive_line = pairs.any(|((ks, ke), (vs, ve))| {
-            let key = &bytes[ks..ke];
-            SECRET_KEY_WORDS
-                .iter()
-                .any(|w| validators::memfind(key, w.as_bytes()))
-                && !harmless_value(&bytes[vs..ve])
-        });
-        if has_secret_finding || sensitive_line {
+        // A block holding a secret finding needs no look at its keys.
+        let sensitive = has_secret_finding
+            || pairs.any(|((ks, ke), (vs, ve))| {
+                let key = &bytes[ks..ke];
+                SECRET_KEY_WORDS
+                    .iter()
+                    .any(|w| validators::memfind(key, w.as_bytes()))
+                    && !harmless_value(&bytes[vs..ve])
+            });
+        if sensitive {
             st.found.push(Raw {
                 info: e.builtins.dotenv,
                 start: bs,

@@ -98,8 +98,8 @@ const STRONG_ENDINGS: &[&str] = &[
     "credentials",
     "requirepass",
 ];
-/// Words before `key` that make it a credential's name (`api_key`, `accessKey`, ...). Sorted: looked
-/// up by binary search (a test checks the order).
+/// Words before `key` that make it a credential's name (`api_key`, `accessKey`, ...). Kept sorted
+/// for the reader (a test checks the order); looked up through a [`WordSet`].
 const KEY_QUALIFIERS: &[&str] = &[
     "access",
     "account",
@@ -235,6 +235,38 @@ const DENY_LAST: &[&str] = &[
     "visible",
 ];
 
+/// A set of short words, each packed into a u128 and looked up by binary search: integer compares,
+/// where comparing byte slices calls memcmp at every step (this runs at every keyword hit).
+struct WordSet(Vec<u128>);
+
+impl WordSet {
+    fn new(words: &[&str]) -> WordSet {
+        let mut v: Vec<u128> = words
+            .iter()
+            .map(|w| WordSet::pack(w.as_bytes()).expect("list words are at most 16 bytes"))
+            .collect();
+        v.sort_unstable();
+        WordSet(v)
+    }
+
+    /// Big-endian, zero-padded: words hold no zero byte, so two words pack alike only if equal.
+    fn pack(w: &[u8]) -> Option<u128> {
+        let mut b = [0u8; 16];
+        b.get_mut(..w.len())?.copy_from_slice(w);
+        Some(u128::from_be_bytes(b))
+    }
+
+    fn contains(&self, w: &[u8]) -> bool {
+        WordSet::pack(w).is_some_and(|x| self.0.binary_search(&x).is_ok())
+    }
+}
+
+/// (KEY_QUALIFIERS, DENY_LAST) as word sets, built once.
+fn word_sets() -> &'static (WordSet, WordSet) {
+    static SETS: std::sync::OnceLock<(WordSet, WordSet)> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| (WordSet::new(KEY_QUALIFIERS), WordSet::new(DENY_LAST)))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Strength {
     Strong,
@@ -248,15 +280,16 @@ fn key_strength(key: &[u8]) -> Option<Strength> {
         return None;
     }
     let last = segs.get(n - 1);
-    let is = |w: &[u8], sorted: &[&str]| sorted.binary_search_by(|x| x.as_bytes().cmp(w)).is_ok();
+    let is = |w: &[u8], set: &WordSet| set.contains(w);
+    let (key_qualifiers, deny_last) = word_sets();
     let strong = segs.iter().any(|s| {
         s == b"pass" || s == b"pw" || STRONG_ENDINGS.iter().any(|e| s.ends_with(e.as_bytes()))
-    }) || (1..n).any(|i| segs.get(i) == b"key" && is(segs.get(i - 1), KEY_QUALIFIERS));
+    }) || (1..n).any(|i| segs.get(i) == b"key" && is(segs.get(i - 1), key_qualifiers));
     if strong {
         // `password_hash`, `token_ttl`, `secret_id`: about the secret, not the secret. A trailing
         // `key` is fine when a qualifier says what kind (api_key), and `key` alone is weak.
-        let denied = is(last, DENY_LAST)
-            && !(last == b"key" && n >= 2 && is(segs.get(n - 2), KEY_QUALIFIERS));
+        let denied = is(last, deny_last)
+            && !(last == b"key" && n >= 2 && is(segs.get(n - 2), key_qualifiers));
         return (!denied).then_some(Strength::Strong);
     }
     (last == b"key" || last == b"auth").then_some(Strength::Weak)
@@ -606,10 +639,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn word_lists_are_sorted_for_binary_search() {
-        for list in [KEY_QUALIFIERS, DENY_LAST] {
+    fn word_lists_are_sorted_and_their_sets_hold_exactly_them() {
+        let (q, d) = word_sets();
+        for (list, set) in [(KEY_QUALIFIERS, q), (DENY_LAST, d)] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+            for w in list {
+                assert!(set.contains(w.as_bytes()), "{w}");
+                // Prefixes, extensions and over-long words are not members.
+                assert!(
+                    !set.contains(&w.as_bytes()[..w.len() - 1])
+                        || list.contains(&&w[..w.len() - 1])
+                );
+                assert!(
+                    !set.contains(format!("{w}s").as_bytes())
+                        || list.contains(&format!("{w}s").as_str())
+                );
+            }
         }
+        assert!(!q.contains(b"") && !q.contains(b"apikey") && !q.contains(b"ap"));
+        assert!(!d.contains(b"a_very_long_word_past_16"));
+        assert!(WordSet::pack(&[b'a'; 17]).is_none());
     }
 
     #[test]
