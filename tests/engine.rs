@@ -296,6 +296,20 @@ fn digits_inside_a_token_are_the_token_not_personal_data() {
         "{found:?}"
     );
     assert!(found.iter().any(|f| f.1 == "slack_token"), "{found:?}");
+    // A private address's digits are the address's; a phone right after it is still a phone.
+    let ip = "upstream = 10.123.145.167:8443\n";
+    let found = spans(&e, ip);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "private_ip");
+    // (One run of digits and separators: the address's claim must not hide the phone's digits.)
+    let found = spans(&e, "relay at 10.123.145.167. 415-555-2671 is on call");
+    assert!(found.iter().any(|f| f.1 == "private_ip"), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.1 == "phone_number" && f.0 == "415-555-2671"),
+        "{found:?}"
+    );
 }
 
 #[test]
