@@ -3,9 +3,9 @@
 //! Every keyword of every rule and built-in detector goes into one shared keyword pass: a few small
 //! Aho-Corasick (Teddy) searchers, case sensitive and leftmost-first (see `keywords`). A keyword hit
 //! runs only the rules that own that keyword, and only on the line around the hit. Digit-shaped
-//! personal data (cards, SSNs, phones, IBANs) has no keyword; a separate pass finds clusters of digits and runs those checks near them.
-//! Codenames and policy domains, which are case-insensitive, get a second small automaton that exists
-//! only when the policy declares some.
+//! personal data (cards, SSNs, phones, IBANs) has no keyword; a separate pass finds clusters of
+//! digits and runs those checks near them. Codenames and policy domains, which are
+//! case-insensitive, get a second small automaton that exists only when the policy declares some.
 
 pub mod catalogue;
 mod detectors;

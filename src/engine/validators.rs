@@ -24,12 +24,12 @@ pub fn entropy(s: &[u8]) -> f64 {
     }
     let t = table();
     if n >= t.len() {
-        // Past the table (over 1 KiB): u32 counts, logarithms computed.
-        let mut counts = vec![0u32; 256];
+        // Past the table (over 1 KiB): logarithms computed.
+        let mut counts = vec![0usize; 256];
         for &b in s {
             counts[b as usize] += 1;
         }
-        let f = |c: u32| c as f64 * (c as f64).log2();
+        let f = |c: usize| c as f64 * (c as f64).log2();
         let mut sum = 0.0;
         for &b in s {
             let c = std::mem::take(&mut counts[b as usize]);
@@ -37,7 +37,7 @@ pub fn entropy(s: &[u8]) -> f64 {
                 sum += f(c);
             }
         }
-        return (f(n as u32) - sum) / n as f64;
+        return (f(n) - sum) / n as f64;
     }
     // u16 counts: every count is at most n, inside the table.
     let mut counts = [0u16; 256];
@@ -46,8 +46,8 @@ pub fn entropy(s: &[u8]) -> f64 {
     }
     // Sum over the distinct bytes, met in the value itself: values are short (tens of bytes), so
     // this beats a pass over all 256 counts. Each count is taken once, then zeroed; a byte seen
-    // again adds t[0] = 0.0, which leaves the sum exactly as it was. No branch on the count: on
-    // random values it is mispredicted about as often as not, and cost 2.7 times the whole loop.
+    // again adds t[0] = 0.0, which leaves the sum exactly as it was. No branch on the count: random
+    // values mispredict it about half the time, which made this function 2.7 times slower.
     let mut sum = 0.0;
     for &b in s {
         sum += t[usize::from(std::mem::take(&mut counts[b as usize]))];
