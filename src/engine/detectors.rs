@@ -557,7 +557,6 @@ pub fn private_key(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
 // Digit-shaped personal data: cards, SSNs, phones, IBANs
 
 pub struct PiiRegexes {
-    card: Regex,
     ssn: Regex,
     ssn_plain: Regex,
     phone_nanp: Regex,
@@ -570,10 +569,6 @@ pub struct PiiRegexes {
 impl PiiRegexes {
     pub fn new() -> Result<PiiRegexes, EngineError> {
         Ok(PiiRegexes {
-            card: byte_regex(
-                "credit_card",
-                r"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}|[0-9]{13,19}",
-            )?,
             ssn: byte_regex("us_ssn", r"[0-9]{3}-[0-9]{2}-[0-9]{4}")?,
             ssn_plain: byte_regex("us_ssn", r"[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{9}")?,
             phone_nanp: byte_regex(
@@ -593,6 +588,76 @@ impl PiiRegexes {
             iban: byte_regex("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}")?,
         })
     }
+}
+
+/// The card shapes `card_matches` finds, as a pattern (the tests hold the two to the same answers).
+#[cfg(test)]
+const CARD_PATTERN: &str = r"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}|[0-9]{13,19}";
+
+/// How many ASCII digits `w` holds in a row from `i`, at most `max`.
+fn digit_run(w: &[u8], i: usize, max: usize) -> usize {
+    w.get(i..).map_or(0, |rest| {
+        rest.iter()
+            .take(max)
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    })
+}
+
+/// Where a card-shaped match starting at `i` ends, trying the shapes in the order a leftmost-first
+/// regex would: 4-4-4-(1..7), 4-6-(4..5) (Amex), then 13 to 19 digits in a row. Each shape's last
+/// part is greedy, as the regex's is.
+fn card_match_at(w: &[u8], i: usize) -> Option<usize> {
+    let sep = |k: usize| matches!(w.get(k), Some(b' ' | b'-'));
+    if digit_run(w, i, 4) == 4 && sep(i + 4) {
+        if digit_run(w, i + 5, 4) == 4 && sep(i + 9) && digit_run(w, i + 10, 4) == 4 && sep(i + 14)
+        {
+            let tail = digit_run(w, i + 15, 7);
+            if tail >= 1 {
+                return Some(i + 15 + tail);
+            }
+        }
+        if digit_run(w, i + 5, 6) == 6 && sep(i + 11) {
+            let tail = digit_run(w, i + 12, 5);
+            if tail >= 4 {
+                return Some(i + 12 + tail);
+            }
+        }
+    }
+    let solid = digit_run(w, i, 19);
+    (solid >= 13).then_some(i + solid)
+}
+
+/// The leftmost-first, non-overlapping matches of [`card_match_at`]'s shapes in `w`, as a regex's
+/// `find_iter` gives them. Hand-written: a card check runs on every window with 13 digits, and this
+/// costs a few compares per digit where a regex search costs a DFA walk and an iterator.
+fn card_matches(w: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < w.len() {
+            if w[i].is_ascii_digit() {
+                if let Some(end) = card_match_at(w, i) {
+                    let start = i;
+                    i = end;
+                    return Some((start, end));
+                }
+            }
+            i += 1;
+        }
+        None
+    })
+}
+
+/// The digits of `s`, into `buf`; None when there are more than `buf` holds.
+fn digits_into<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let mut n = 0;
+    for &c in s {
+        if c.is_ascii_digit() {
+            *buf.get_mut(n)? = c;
+            n += 1;
+        }
+    }
+    Some(&buf[..n])
 }
 
 fn is_cluster_byte(b: u8) -> bool {
@@ -782,6 +847,86 @@ mod claims_tests {
 }
 
 #[cfg(test)]
+mod card_shape_tests {
+    use super::{card_matches, WindowShape, CARD_PATTERN};
+    use regex::bytes::Regex;
+
+    /// Strings of digits, separators and a few other bytes, from a fixed seed (xorshift).
+    fn samples() -> Vec<Vec<u8>> {
+        const ALPHABET: &[u8] = b"0123456789012345678901234567890123456789 - -  --x.";
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out: Vec<Vec<u8>> = [
+            &b"4111 1111 1111 1111"[..],
+            b"4111-1111-1111-1111-22",
+            b"3782 822463 10005",
+            b"3782-822463-1000",
+            b"12345 6789 1234 5678 9012 3456",
+            b"123456789012345678901234567",
+            b"1234 5678 9012 34567890",
+            b"123 45 6789",
+            b"123-45-6789 and 987 65 4321",
+            b"",
+        ]
+        .iter()
+        .map(|s| s.to_vec())
+        .collect();
+        for _ in 0..20_000 {
+            let len = (next() % 48) as usize;
+            out.push(
+                (0..len)
+                    .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn card_matches_are_the_card_patterns_matches() {
+        let re = Regex::new(CARD_PATTERN).unwrap();
+        let mut matched = 0;
+        for s in samples() {
+            let want: Vec<(usize, usize)> =
+                re.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            let got: Vec<(usize, usize)> = card_matches(&s).collect();
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&s));
+            matched += got.len();
+        }
+        // The samples reach every shape, not only the empty answer.
+        assert!(matched > 1000, "{matched}");
+    }
+
+    #[test]
+    fn window_shape_says_when_a_plain_ssn_pattern_matches() {
+        let plain = Regex::new(r"[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{9}").unwrap();
+        let dashed = Regex::new(r"[0-9]{3}-[0-9]{2}-[0-9]{4}").unwrap();
+        let (mut plain_hits, mut dashed_hits) = (0, 0);
+        for s in samples() {
+            let shape = WindowShape::of(&s);
+            let text = String::from_utf8_lossy(&s);
+            assert_eq!(
+                shape.solid_digits >= 9 || shape.ssn_space,
+                plain.is_match(&s),
+                "{text:?}"
+            );
+            assert_eq!(shape.ssn_dash, dashed.is_match(&s), "{text:?}");
+            plain_hits += usize::from(plain.is_match(&s));
+            dashed_hits += usize::from(shape.ssn_dash);
+        }
+        assert!(
+            plain_hits > 100 && dashed_hits > 10,
+            "{plain_hits} {dashed_hits}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod swar_tests {
     use super::{digit_count, digit_mask};
 
@@ -909,6 +1054,8 @@ struct WindowShape {
     iban: bool,
     /// three digits, a dash, two digits, a dash, four digits (`123-45-6789`)
     ssn_dash: bool,
+    /// the same with spaces (`123 45 6789`)
+    ssn_space: bool,
     /// most digits in a row, with nothing between them
     solid_digits: u32,
     /// exactly three digits, then a space, dot or dash, then a digit (a NANP exchange `555-0142`)
@@ -924,6 +1071,7 @@ impl WindowShape {
             intl: false,
             iban: false,
             ssn_dash: false,
+            ssn_space: false,
             solid_digits: 0,
             three_sep: false,
             trunk: false,
@@ -937,9 +1085,14 @@ impl WindowShape {
                 solid += 1;
                 s.solid_digits = s.solid_digits.max(solid);
             } else {
-                if c == b'-' && solid >= 3 {
+                if (c == b'-' || c == b' ') && solid >= 3 {
                     let d = |k: usize| w.get(i + k).is_some_and(u8::is_ascii_digit);
-                    s.ssn_dash |= d(1) && d(2) && w.get(i + 3) == Some(&b'-') && (4..8).all(d);
+                    let ssn = d(1) && d(2) && w.get(i + 3) == Some(&c) && (4..8).all(d);
+                    if c == b'-' {
+                        s.ssn_dash |= ssn;
+                    } else {
+                        s.ssn_space |= ssn;
+                    }
                 }
                 if solid == 3
                     && matches!(c, b' ' | b'.' | b'-')
@@ -994,26 +1147,25 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
     };
 
     if on(b.credit_card) && shape.card_digits >= 13 {
-        for m in e.pii.card.find_iter(w) {
-            let (s, end) = (ws + m.start(), ws + m.end());
-            let seps: Vec<u8> = m
-                .as_bytes()
-                .iter()
-                .copied()
-                .filter(|c| !c.is_ascii_digit())
-                .collect();
-            let d = digits_of(m.as_bytes());
+        for (ms, me) in card_matches(w) {
+            let (s, end) = (ws + ms, ws + me);
+            let m = &w[ms..me];
+            // One kind of separator throughout (a match is at most 22 bytes, 19 of them digits).
+            let mut seps = m.iter().filter(|c| !c.is_ascii_digit());
+            let one_sep = seps.next().is_none_or(|&first| seps.all(|&c| c == first));
+            let mut buf = [0u8; 24];
+            let Some(d) = digits_into(m, &mut buf) else {
+                continue;
+            };
             if left_clear(bytes, s)
                 && right_clear(bytes, end)
-                && seps.windows(2).all(|p| p[0] == p[1])
+                && one_sep
                 && (13..=19).contains(&d.len())
-                && card_issuer_ok(&d)
-                && luhn(&d)
+                && card_issuer_ok(d)
+                && luhn(d)
                 && !id_context(bytes, s)
                 && d.iter().any(|&x| x != d[0])
-                && !validators::TEST_CARDS
-                    .iter()
-                    .any(|t| t.as_bytes() == d.as_slice())
+                && !validators::TEST_CARDS.iter().any(|t| t.as_bytes() == d)
             {
                 push(b.credit_card, s, end);
             }
@@ -1021,8 +1173,9 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
     }
     if on(b.us_ssn) {
         // Plain nine digits count as an SSN only when the text around says so (a header, a label).
-        // (Nine digits, solid or as 3 2 4: a run of nine or more either way.)
-        let context = shape.card_digits >= 9 && e.pii.ssn_plain.is_match(w) && {
+        // The shape says exactly whether `ssn_plain` matches somewhere in the window: nine digits
+        // in a row, or 3 2 4 with spaces.
+        let context = (shape.solid_digits >= 9 || shape.ssn_space) && {
             let around = &bytes[ws.saturating_sub(300)..we];
             validators::contains_ci(around, b"ssn")
                 || validators::contains_ci(around, b"social security")
