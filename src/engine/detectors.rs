@@ -853,7 +853,10 @@ mod card_shape_tests {
 
     /// Strings of digits, separators and a few other bytes, from a fixed seed (xorshift).
     fn samples() -> Vec<Vec<u8>> {
-        const ALPHABET: &[u8] = b"0123456789012345678901234567890123456789 - -  --x.";
+        generated(b"0123456789012345678901234567890123456789 - -  --x.")
+    }
+
+    fn generated(alphabet: &[u8]) -> Vec<Vec<u8>> {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             x ^= x << 13;
@@ -880,7 +883,7 @@ mod card_shape_tests {
             let len = (next() % 48) as usize;
             out.push(
                 (0..len)
-                    .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                     .collect(),
             );
         }
@@ -900,6 +903,35 @@ mod card_shape_tests {
         }
         // The samples reach every shape, not only the empty answer.
         assert!(matched > 1000, "{matched}");
+    }
+
+    #[test]
+    fn window_shape_never_skips_a_phone_pattern_that_can_match() {
+        let re = super::PiiRegexes::new().unwrap();
+        let mut hits = [0usize; 3];
+        for s in generated(b"0123456789012345678901234567891111 -.()++00") {
+            let shape = WindowShape::of(&s);
+            let text = String::from_utf8_lossy(&s);
+            let guarded = [
+                (&re.phone_nanp, shape.three_sep || shape.plus_one),
+                (&re.phone_intl, shape.intl),
+                (&re.phone_national, shape.trunk),
+            ];
+            for (k, (pattern, guard)) in guarded.into_iter().enumerate() {
+                if pattern.is_match(&s) {
+                    hits[k] += 1;
+                    // The trunk `0` must start its run of digits: a national match inside a
+                    // longer number (`9012 3456`) is never a phone, so the guard may skip it.
+                    let counts = k != 2
+                        || (0..s.len()).any(|p| {
+                            (p == 0 || !s[p - 1].is_ascii_digit())
+                                && pattern.find_at(&s, p).is_some_and(|m| m.start() == p)
+                        });
+                    assert!(guard || !counts, "pattern {k} matches {text:?}");
+                }
+            }
+        }
+        assert!(hits.iter().all(|&h| h > 100), "{hits:?}");
     }
 
     #[test]
@@ -1050,6 +1082,8 @@ struct WindowShape {
     card_digits: u32,
     /// `+` or `00`, then 1-9 (the international phone pattern starts so)
     intl: bool,
+    /// `+1` (the one NANP form without an exchange separator starts so)
+    plus_one: bool,
     /// two capitals then two digits (an IBAN starts so)
     iban: bool,
     /// three digits, a dash, two digits, a dash, four digits (`123-45-6789`)
@@ -1069,6 +1103,7 @@ impl WindowShape {
         let mut s = WindowShape {
             card_digits: 0,
             intl: false,
+            plus_one: false,
             iban: false,
             ssn_dash: false,
             ssn_space: false,
@@ -1124,6 +1159,7 @@ impl WindowShape {
                 b'-' => {}
                 b'+' => {
                     s.intl |= matches!(w.get(i + 1), Some(b'1'..=b'9'));
+                    s.plus_one |= w.get(i + 1) == Some(&b'1');
                     run = 0;
                 }
                 _ => run = 0,
@@ -1217,9 +1253,9 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         };
         let bare = labelled.then_some(&e.pii.phone_bare);
         let intl = shape.intl.then_some(&e.pii.phone_intl);
-        // Every NANP match holds its exchange (3 digits, a separator, a digit) or starts with `+`;
+        // Every NANP match holds its exchange (3 digits, a separator, a digit) or starts with `+1`;
         // every national match starts with a trunk `0`.
-        let nanp = (shape.three_sep || shape.intl).then_some(&e.pii.phone_nanp);
+        let nanp = (shape.three_sep || shape.plus_one).then_some(&e.pii.phone_nanp);
         let national = shape.trunk.then_some(&e.pii.phone_national);
         for re in nanp.into_iter().chain(intl).chain(national).chain(bare) {
             for m in re.find_iter(w) {
@@ -1538,7 +1574,10 @@ pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> 
         return raw;
     }
     let rank = |r: &Raw| (infos[r.info].priority, r.end - r.start);
-    raw.sort_unstable_by_key(|r| (class(infos[r.info].category), r.start, r.end));
+    // Stable and run-adaptive: each detector pass pushes its findings mostly in text order, so
+    // this merges a few runs instead of sorting from scratch. Equal keys keep the order the
+    // passes found them in.
+    raw.sort_by_key(|r| (class(infos[r.info].category), r.start, r.end));
     let mut out: Vec<Raw> = Vec::with_capacity(raw.len());
     // Sweep each class in start order, one cluster of transitively overlapping findings at a time;
     // inside a cluster (small), pick greedily by rank.

@@ -767,22 +767,24 @@ impl Engine {
         raw.retain(|r| self.infos[r.info].enabled);
         self.add_repeats(bytes, &mut raw);
         let raw = detectors::resolve_overlaps(&self.infos, raw, self.builtins.email);
-        let mut out: Vec<Finding> = raw
-            .into_iter()
-            .filter(|r| !self.allowlisted(&bytes[r.start..r.end]))
-            .map(|r| {
-                let info = &self.infos[r.info];
-                Finding {
-                    rule: info.id.clone(),
-                    category: info.category,
-                    verdict: info.verdict,
-                    start: r.start,
-                    end: r.end,
-                    line: 0,
-                    column: 0,
-                }
-            })
-            .collect();
+        let mut out: Vec<Finding> = Vec::with_capacity(raw.len());
+        out.extend(
+            raw.into_iter()
+                .filter(|r| !self.allowlisted(&bytes[r.start..r.end]))
+                .map(|r| {
+                    let info = &self.infos[r.info];
+                    Finding {
+                        rule: info.id.clone(),
+                        category: info.category,
+                        verdict: info.verdict,
+                        start: r.start,
+                        end: r.end,
+                        line: 0,
+                        column: 0,
+                    }
+                }),
+        );
+        // One sorted run per class of categories: a merge, not a sort from scratch.
         out.sort_by_key(|f| (f.start, f.end));
         let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
         for f in &mut out {
