@@ -31,11 +31,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(rules: usize) -> State {
+    /// The state for a scan of `len` bytes with `rules` catalogue rules.
+    pub fn new(rules: usize, len: usize) -> State {
         State {
-            found: Vec::new(),
+            found: Vec::with_capacity(len / 128),
             scanned_until: vec![0; rules],
-            hits: Vec::new(),
+            hits: Vec::with_capacity(len / 64),
             key_until: 0,
             generic_until: 0,
             secret_spans: Vec::new(),
