@@ -20,7 +20,6 @@ pub const INTERNAL_SUFFIXES: &[&str] = &[
 pub struct State {
     pub found: Vec<Raw>,
     pub scanned_until: Vec<usize>,
-    pub hits: Vec<usize>,
     pub key_until: usize,
     pub generic_until: usize,
     /// Spans of the secret and private-key findings made so far, sorted by start (see
@@ -36,7 +35,6 @@ impl State {
         State {
             found: Vec::with_capacity(len / 128),
             scanned_until: vec![0; rules],
-            hits: Vec::with_capacity(len / 64),
             key_until: 0,
             generic_until: 0,
             secret_spans: Vec::new(),
@@ -226,6 +224,21 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     if s == at || bytes[at - 1] == b'.' {
         return;
     }
+    let ls = memchr::memrchr(b'\n', &bytes[..s]).map_or(0, |i| i + 1);
+    let line_before = &bytes[ls..s];
+    // `scheme://user:pass@host`: the part before '@' is a URL's credentials, not a mailbox
+    // (but `mailto:x@y` is a mailbox). Checked first: a URL's host needs no further look.
+    if prev(bytes, s) == b':' {
+        let token_start = line_before
+            .iter()
+            .rposition(|b| {
+                b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'(')
+            })
+            .map_or(0, |i| i + 1);
+        if validators::memfind(&line_before[token_start..], b"://") {
+            return;
+        }
+    }
     let mut end = at + 1;
     while end < bytes.len() && end - at < 254 && is_host_char(bytes[end]) {
         end += 1;
@@ -257,21 +270,6 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         return;
     }
     let local = &bytes[s..at];
-    let ls = memchr::memrchr(b'\n', &bytes[..s]).map_or(0, |i| i + 1);
-    let line_before = &bytes[ls..s];
-    // `scheme://user:pass@host`: the part before '@' is a URL's credentials, not a mailbox
-    // (but `mailto:x@y` is a mailbox).
-    if prev(bytes, s) == b':' {
-        let token_start = line_before
-            .iter()
-            .rposition(|b| {
-                b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'(')
-            })
-            .map_or(0, |i| i + 1);
-        if validators::memfind(&line_before[token_start..], b"://") {
-            return;
-        }
-    }
     if SYSTEM_ACCOUNTS
         .iter()
         .any(|a| local.eq_ignore_ascii_case(a.as_bytes()))
@@ -1438,14 +1436,15 @@ fn harmless_value(v: &[u8]) -> bool {
         || validators::memfind(v, b"://")
 }
 
-pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
+/// Finds `.env` blocks around the keyword hits (`hits` in text order, as the keyword pass gives
+/// them).
+pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut State) {
     let mut covered_until = 0;
-    let hits = std::mem::take(&mut st.hits);
     // Every secret and private-key finding is made by now (this runs last).
     st.note_secret_spans(&e.infos);
     let secret_spans = std::mem::take(&mut st.secret_spans);
     let mut lines: Vec<(usize, usize, EnvLine)> = Vec::new();
-    for &h in &hits {
+    for &(h, _, _) in hits {
         if h < covered_until {
             continue;
         }
@@ -1536,7 +1535,6 @@ pub fn dotenv(e: &Engine, bytes: &[u8], st: &mut State) {
             });
         }
     }
-    st.hits = hits;
     st.secret_spans = secret_spans;
 }
 
@@ -1575,13 +1573,21 @@ pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> 
         return raw;
     }
     let rank = |r: &Raw| (infos[r.info].priority, r.end - r.start);
-    // Stable and run-adaptive: each detector pass pushes its findings mostly in text order, so
-    // this merges a few runs instead of sorting from scratch. Equal keys keep the order the
-    // passes found them in.
-    raw.sort_by_key(|r| (class(infos[r.info].category), r.start, r.end));
-    let mut out: Vec<Raw> = Vec::with_capacity(raw.len());
+    // Class first, then start and end. The passes push findings of all classes interleaved but
+    // each class mostly in text order: split by class (stable), then each class is a few sorted
+    // runs that a stable sort merges. Equal keys keep the order the passes found them in.
+    let mut by_class: [Vec<Raw>; 4] = Default::default();
+    for r in raw.drain(..) {
+        by_class[usize::from(class(infos[r.info].category))].push(r);
+    }
+    for v in &mut by_class {
+        v.sort_by_key(|r| (r.start, r.end));
+        raw.append(v);
+    }
     // Sweep each class in start order, one cluster of transitively overlapping findings at a time;
-    // inside a cluster (small), pick greedily by rank.
+    // inside a cluster (small), pick greedily by rank. Kept findings are written back in place.
+    let mut kept_len = 0;
+    let mut cluster: Vec<Raw> = Vec::new();
     let mut i = 0;
     while i < raw.len() {
         let c = class(infos[raw[i].info].category);
@@ -1592,20 +1598,29 @@ pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> 
             j += 1;
         }
         if j == i + 1 {
-            out.push(raw[i]);
+            raw[kept_len] = raw[i];
+            kept_len += 1;
         } else {
-            let mut cluster: Vec<Raw> = raw[i..j].to_vec();
+            cluster.clear();
+            cluster.extend_from_slice(&raw[i..j]);
             cluster.sort_by(|a, b| rank(b).cmp(&rank(a)).then(a.start.cmp(&b.start)));
-            let mut kept: Vec<Raw> = Vec::new();
-            for r in cluster {
-                if kept.iter().all(|k| k.end <= r.start || r.end <= k.start) {
-                    kept.push(r);
+            // Kept members go to raw[kept_len..], which lies before raw[j..]: nothing unread is
+            // overwritten.
+            let first = kept_len;
+            for &r in &cluster {
+                if raw[first..kept_len]
+                    .iter()
+                    .all(|k| k.end <= r.start || r.end <= k.start)
+                {
+                    raw[kept_len] = r;
+                    kept_len += 1;
                 }
             }
-            out.extend(kept);
         }
         i = j;
     }
+    raw.truncate(kept_len);
+    let mut out = raw;
     // Emails inside secrets go.
     let mut secrets: Vec<(usize, usize)> = out
         .iter()
@@ -1613,7 +1628,9 @@ pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> 
         .map(|r| (r.start, r.end))
         .collect();
     if !secrets.is_empty() {
-        secrets.sort_unstable();
+        if !secrets.is_sorted() {
+            secrets.sort_unstable();
+        }
         out.retain(|r| {
             if r.info != email {
                 return true;

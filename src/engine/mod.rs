@@ -584,7 +584,6 @@ impl Engine {
         // value a specific rule has already found (that rule would win the overlap anyway).
         let mut generic_hits = Vec::new();
         for &(start, end, k) in &hits {
-            st.hits.push(start);
             for &t in &self.triggers[k] {
                 match t {
                     Trigger::Rule(r) => self.run_rule(r, bytes, start, &mut st),
@@ -607,7 +606,11 @@ impl Engine {
         // and keeping it out of the automaton keeps every keyword at least three bytes long.
         if self.infos[self.builtins.email].enabled {
             for at in memchr::memchr_iter(b'@', bytes) {
-                detectors::email(self, bytes, at, &mut st);
+                // An `@` inside a secret (the `user:pass@host` of a URL) makes no email: overlap
+                // resolution would drop it anyway.
+                if !st.overlaps_secret(at, at + 1) {
+                    detectors::email(self, bytes, at, &mut st);
+                }
             }
         }
         if let Some((ac, kinds)) = &self.names {
@@ -624,7 +627,7 @@ impl Engine {
         }
         detectors::digit_pii(self, bytes, &mut st);
         if self.infos[self.builtins.dotenv].enabled {
-            detectors::dotenv(self, bytes, &mut st);
+            detectors::dotenv(self, bytes, &hits, &mut st);
         }
         self.finish(bytes, st.found)
     }
