@@ -318,17 +318,54 @@ fn split_form(rule: &str, pattern: &str) -> Result<Option<Split>, EngineError> {
     }))
 }
 
+/// `hir` with every class that is one ASCII letter in both cases (`[Bb]`, as `(?i:b)` compiles)
+/// replaced by the lowercase letter. `(?i:authorization)` has 2^13 spellings, too many for the
+/// literal extractor; folded, it is one literal.
+fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Class(Class::Bytes(c)) => match c.ranges() {
+            [a, b]
+                if a.start() == a.end()
+                    && b.start() == b.end()
+                    && a.start().is_ascii_uppercase()
+                    && b.start() == a.start().to_ascii_lowercase() =>
+            {
+                Hir::literal([b.start()])
+            }
+            _ => hir.clone(),
+        },
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(fold_case(&r.sub)),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            sub: Box::new(fold_case(&c.sub)),
+            ..c.clone()
+        }),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(fold_case).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(fold_case).collect()),
+        _ => hir.clone(),
+    }
+}
+
 /// The anchored form of a rule, when its pattern allows one: every match starts with one of a
 /// finite set of prefix literals (regex-syntax's extractor), every literal holds one of the rule's
 /// keywords, and each keyword sits at one offset in every literal that holds it. A hit of such a
 /// keyword then says exactly where the match must start.
+///
+/// Case-insensitive letters are folded to lowercase before extraction, and keywords are compared
+/// with the literals in lowercase. A hit is case sensitive, so it still lands only where the text
+/// spells the keyword as the rule lists it, and there the offset holds. What folding gives up: a
+/// match whose prefix spells no keyword the rule lists (`BEARER` for `earer`) is found only
+/// through its own keyword, not through another keyword of the rule on the same line.
 fn anchored_form(
     rule: &str,
     pattern: &str,
     keywords: &[String],
 ) -> Result<Option<Anchored>, EngineError> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = parse_hir(rule, pattern)?;
+    let hir = fold_case(&parse_hir(rule, pattern)?);
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
     let Some(lits) = seq.literals() else {
         return Ok(None);
@@ -339,11 +376,11 @@ fn anchored_form(
     let mut offsets: BTreeMap<String, usize> = BTreeMap::new();
     let mut ambiguous: Vec<&String> = Vec::new();
     for lit in lits {
-        let lit = lit.as_bytes();
+        let lit = lit.as_bytes().to_ascii_lowercase();
         let mut held = false;
         for k in keywords {
-            let k_bytes = k.as_bytes();
-            let mut at = memchr::memmem::find_iter(lit, k_bytes);
+            let k_lower = k.to_ascii_lowercase();
+            let mut at = memchr::memmem::find_iter(&lit, k_lower.as_bytes());
             let Some(first) = at.next() else {
                 continue;
             };
@@ -973,6 +1010,20 @@ mod tests {
         assert_eq!(offsets(r"https?://hooks\.x/[a-z]+", &["://"]), None);
         // No finite prefix set.
         assert_eq!(offsets(r"[a-z]+:(?P<s>[^@]+)@", &["@"]), None);
+        // Case-insensitive prefixes are folded before extraction (2^13 spellings otherwise).
+        assert_eq!(
+            offsets(
+                r"\b(?i:bearer)\s+x|\b(?i:authorization)[:=]\s*y",
+                &["earer", "uthorization"]
+            ),
+            Some(vec![("earer".into(), 1), ("uthorization".into(), 1)])
+        );
+        // Folding leaves case-sensitive letters alone: `[Bb]` folds, `[A-Z]` does not.
+        assert_eq!(
+            offsets(r"[Bb]earer x|Token y", &["earer", "oken"]),
+            Some(vec![("earer".into(), 1), ("oken".into(), 1)])
+        );
+        assert_eq!(offsets(r"[A-Z]earer x", &["earer"]), None);
     }
 
     #[test]
@@ -1119,5 +1170,21 @@ mod tests {
         assert!(ids(&format!("x{stripe}")).is_empty());
         // A keyword hit whose match would start on the previous line.
         assert!(ids("s\nk_live_4f9Qx2LmZ8rT1vB6nK3pW7yD").is_empty());
+        // A case-insensitive rule, anchored at either keyword, in any spelling that has one.
+        let bearer = "8f2b1c9d7e6a5f4b3c2d1e0f9a8b7c6d";
+        for header in [
+            "Authorization: Bearer",
+            "authorization: bearer",
+            "AUTHORIZATION: Bearer",
+            "authorization: BEARER",
+            "Authorization: BEARER",
+            "x-fwd: Bearer",
+        ] {
+            let text = format!("curl -H '{header} {bearer}' https://api.x\n");
+            let found = ids(&text);
+            assert_eq!(found.len(), 1, "{header}: {found:?}");
+            assert_eq!(found[0].0, "http_auth_header", "{header}");
+            assert_eq!(&text[found[0].1..found[0].2], bearer, "{header}");
+        }
     }
 }
