@@ -538,6 +538,14 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     st.generic_until = ls + ke;
     let key = &line[ks..ke];
     let before = if ks == 0 { b' ' } else { line[ks - 1] };
+    // The value as a strong key would have it. A weaker key finds the same value or none, so when
+    // a specific rule has found this one already (it outranks this reader), or there is none,
+    // the key needs no look.
+    let strong_value = find_value(line, ks, ke, before, Strength::Strong);
+    match strong_value {
+        Some((vs, ve, _)) if !st.overlaps_secret(ls + vs, ls + ve) => {}
+        _ => return,
+    }
     let strength = match key_strength(key) {
         Some(s) => s,
         // `?appid=` in a URL's query (OpenWeatherMap and others) is an API key; elsewhere an app
@@ -549,14 +557,16 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     if matches!(before, b':' | b'=' | b'/' | b'@' | b'+' | b'\\') {
         return;
     }
-    let found = find_value(line, ks, ke, before, strength);
+    let found = match strength {
+        Strength::Strong => strong_value,
+        _ => find_value(line, ks, ke, before, strength),
+    };
     if let Some((vs, ve, form)) = found {
         let next = line
             .get(ve + usize::from(form == Form::Quoted))
             .copied()
             .unwrap_or(b' ');
-        // A specific rule found this value already and outranks this reader: no second look.
-        if !st.overlaps_secret(ls + vs, ls + ve) && value_ok(&line[vs..ve], form, strength, next) {
+        if value_ok(&line[vs..ve], form, strength, next) {
             st.found.push(Raw {
                 info: e.builtins.generic,
                 start: ls + vs,
