@@ -53,9 +53,10 @@ impl State {
                 .map(|r| (r.start, r.end)),
         );
         self.noted = self.found.len();
-        // Mostly in order already (keyword hits are walked in text order).
+        // Mostly in order already (keyword hits are walked in text order), and each pass adds a
+        // sorted run: the stable sort merges runs, where quicksort would start from scratch.
         if !self.secret_spans.is_sorted() {
-            self.secret_spans.sort_unstable();
+            self.secret_spans.sort();
         }
     }
 
@@ -88,7 +89,7 @@ struct Claims {
 impl Claims {
     fn new(mut spans: Vec<(usize, usize)>) -> Claims {
         if !spans.is_sorted() {
-            spans.sort_unstable();
+            spans.sort();
         }
         Claims {
             spans,
@@ -1629,7 +1630,7 @@ pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> 
         .collect();
     if !secrets.is_empty() {
         if !secrets.is_sorted() {
-            secrets.sort_unstable();
+            secrets.sort();
         }
         out.retain(|r| {
             if r.info != email {
