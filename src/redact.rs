@@ -10,7 +10,7 @@ use std::collections::HashMap;
 #[derive(Clone)]
 pub struct Replacement {
     pub placeholder: String,
-    pub rule: std::sync::Arc<str>,
+    pub rule: &'static str,
     pub category: Category,
     /// The original value. Held only in memory; never logged (Debug hides it).
     pub value: String,
@@ -94,7 +94,7 @@ pub fn redact(text: &str, findings: &[Finding]) -> Redacted {
             *n += 1;
             replacements.push(Replacement {
                 placeholder: format!("[{tag}_{n}]"),
-                rule: f.rule.clone(),
+                rule: f.rule,
                 category: f.category,
                 value: value.to_string(),
             });

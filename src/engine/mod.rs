@@ -27,7 +27,7 @@ use std::time::Instant;
 /// One piece of sensitive content: where it is and what rule found it. Never the value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule: Arc<str>,
+    pub rule: &'static str,
     pub category: Category,
     #[serde(rename = "box")]
     pub verdict: Verdict,
@@ -103,7 +103,7 @@ struct Anchored {
 /// Per-rule facts every finding needs.
 #[derive(Debug, Clone)]
 struct RuleInfo {
-    id: Arc<str>,
+    id: &'static str,
     category: Category,
     verdict: Verdict,
     priority: i32,
@@ -427,7 +427,7 @@ impl Engine {
             let idx = infos.len();
             let enabled = policy.rule_enabled(&spec.id);
             infos.push(RuleInfo {
-                id: Arc::from(spec.id.as_str()),
+                id: spec.id.as_str(),
                 category: spec.category,
                 verdict: policy.box_for(&spec.id, spec.category),
                 priority: spec.priority.unwrap_or(match spec.category {
@@ -816,7 +816,7 @@ impl Engine {
                 .map(|r| {
                     let info = &self.infos[r.info];
                     Finding {
-                        rule: info.id.clone(),
+                        rule: info.id,
                         category: info.category,
                         verdict: info.verdict,
                         start: r.start,
