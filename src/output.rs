@@ -69,7 +69,7 @@ pub fn masked_excerpt(bytes: &[u8], f: &Finding, all: &[Finding]) -> String {
 pub fn text_lines(r: &ScanResult) -> String {
     let mut out = String::new();
     for f in &r.findings {
-        let spec = rule_spec(&f.rule);
+        let spec = rule_spec(f.rule);
         out.push_str(&format!(
             "{}:{}:{}: {} [{}, {}] {}\n",
             r.path,
@@ -104,7 +104,7 @@ pub fn text_summary(results: &[ScanResult]) -> String {
 pub fn sarif(results: &[ScanResult]) -> String {
     let mut used: Vec<&str> = results
         .iter()
-        .flat_map(|r| r.findings.iter().map(|f| &*f.rule))
+        .flat_map(|r| r.findings.iter().map(|f| f.rule))
         .collect();
     used.sort_unstable();
     used.dedup();
@@ -133,9 +133,9 @@ pub fn sarif(results: &[ScanResult]) -> String {
             } else {
                 f.column
             };
-            let spec = rule_spec(&f.rule);
+            let spec = rule_spec(f.rule);
             res.push(json!({
-                "ruleId": &*f.rule,
+                "ruleId": f.rule,
                 "level": if f.verdict == Verdict::Never { "error" } else { "warning" },
                 "message": {"text": format!("{} ({} box): {}", f.rule, f.verdict, spec.map(|s| s.why.as_str()).unwrap_or(""))},
                 "locations": [{

@@ -28,7 +28,7 @@ fn finding_offsets_lines_and_columns() {
     let text = "first line\n  token = \"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\"\n";
     let f = engine().scan(text);
     assert_eq!(f.len(), 1, "{f:?}");
-    assert_eq!(&*f[0].rule, "github_token");
+    assert_eq!(f[0].rule, "github_token");
     assert_eq!(
         &text[f[0].start..f[0].end],
         "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"
@@ -53,7 +53,7 @@ fn multibyte_text_keeps_byte_offsets() {
     bytes.extend_from_slice(&[0xff, 0xfe, b' ']);
     bytes.extend_from_slice(b"AKIAF3EYJPTQ6YHGX56Z");
     let f = e.scan_bytes(&bytes);
-    assert!(f.iter().any(|f| &*f.rule == "aws_access_key_id"));
+    assert!(f.iter().any(|f| f.rule == "aws_access_key_id"));
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn policy_disables_rules_and_changes_boxes() {
     let e = Engine::new(p).unwrap();
     let f = e.scan("call +44 20 8667 5203 or mail omar@northwind-trading.com");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert_eq!(&*f[0].rule, "email");
+    assert_eq!(f[0].rule, "email");
     assert_eq!(f[0].verdict, Verdict::Caution);
 }
 

@@ -45,7 +45,7 @@ fn every_rule_has_examples_that_fire() {
                 "rule {} missed its example {:?}; got {:?}",
                 rule.id,
                 ex,
-                f.iter().map(|f| &*f.rule).collect::<Vec<_>>()
+                f.iter().map(|f| f.rule).collect::<Vec<_>>()
             );
         }
     }

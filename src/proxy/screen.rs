@@ -420,7 +420,7 @@ fn scan_body(
                                 f.line,
                                 f.column
                             ),
-                            action: policy.action_for(&f.rule, f.category, f.verdict),
+                            action: policy.action_for(f.rule, f.category, f.verdict),
                             fingerprint: fp(value),
                             string: Some(i),
                             finding: f,
@@ -450,7 +450,7 @@ fn scan_body(
         let value = body.get(f.start..f.end).unwrap_or(&[]);
         hits.push(Hit {
             place: format!("line {}, column {}", f.line, f.column),
-            action: policy.action_for(&f.rule, f.category, f.verdict),
+            action: policy.action_for(f.rule, f.category, f.verdict),
             fingerprint: fp(value),
             string: None,
             finding: f,
@@ -761,7 +761,7 @@ fn block_message(
     };
     for h in sorted.iter().take(10) {
         let f = &h.finding;
-        let (why, fix) = rule_spec(&f.rule)
+        let (why, fix) = rule_spec(f.rule)
             .map(|r| (r.why.trim().to_string(), r.fix.trim().to_string()))
             .unwrap_or_else(|| {
                 (
