@@ -16,6 +16,16 @@ pub const INTERNAL_SUFFIXES: &[&str] = &[
     ".home.arpa",
 ];
 
+/// The capacity to give a list that gets about one entry per `bytes_per_entry` bytes of dense
+/// text: none below 64 KiB, where growing it costs little.
+pub fn presize(len: usize, bytes_per_entry: usize) -> usize {
+    if len < 64 * 1024 {
+        0
+    } else {
+        len / bytes_per_entry
+    }
+}
+
 /// Mutable state of one scan.
 pub struct State {
     pub found: Vec<Raw>,
@@ -33,7 +43,7 @@ impl State {
     /// The state for a scan of `len` bytes with `rules` catalogue rules.
     pub fn new(rules: usize, len: usize) -> State {
         State {
-            found: Vec::with_capacity(len / 128),
+            found: Vec::with_capacity(presize(len, 128)),
             scanned_until: vec![0; rules],
             key_until: 0,
             generic_until: 0,

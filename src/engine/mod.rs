@@ -612,10 +612,11 @@ impl Engine {
     /// Scans bytes that may not be valid UTF-8 (offsets are byte offsets into `bytes`).
     pub fn scan_bytes(&self, bytes: &[u8]) -> Vec<Finding> {
         let mut st = detectors::State::new(self.rules.len(), bytes.len());
-        // Hits of all groups, in text order (detectors rely on it). Sized for dense text up front:
-        // growing by doubling copies the list each time, and the pages a large list leaves
-        // behind fault in again on the next scan.
-        let mut hits: Vec<(usize, usize, usize)> = Vec::with_capacity(bytes.len() / 64);
+        // Hits of all groups, in text order (detectors rely on it). A large text's list is sized
+        // for dense text up front: growing by doubling copies it each time. (A prompt-sized
+        // text would only pay for an allocation it may never use.)
+        let mut hits: Vec<(usize, usize, usize)> =
+            Vec::with_capacity(detectors::presize(bytes.len(), 64));
         self.keywords.hits(bytes, &mut hits);
         // Specific detectors first; the generic assignment reader second, so that it can skip a
         // value a specific rule has already found (that rule would win the overlap anyway).
