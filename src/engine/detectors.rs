@@ -1461,6 +1461,8 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
         }
         let (ls, le) = line_bounds(bytes, h);
         if env_line(bytes, ls, le).is_none() {
+            // Other hits on this line would ask the same question.
+            covered_until = le;
             continue;
         }
         let want = indent(bytes, ls, le);
