@@ -293,9 +293,62 @@ fn placeholder_words() -> &'static aho_corasick::AhoCorasick {
     })
 }
 
+/// A placeholder word's first three bytes as a table index: the low five bits of each byte. That
+/// folds ASCII case as the automaton does (`A` and `a` share their low bits); other bytes may
+/// collide with a letter, which costs only a look with the automaton.
+fn trigram(a: u8, b: u8, c: u8) -> usize {
+    (usize::from(a & 0x1f) << 10) | (usize::from(b & 0x1f) << 5) | usize::from(c & 0x1f)
+}
+
+/// The screen in front of the placeholder automaton: a bit per trigram that starts a word of
+/// three bytes or more, and the bytes of the shorter words (`<`, `${`, ...).
+struct WordScreen {
+    trigrams: Box<[u64; 512]>,
+    short: [bool; 256],
+}
+
+fn word_screen() -> &'static WordScreen {
+    static SCREEN: std::sync::OnceLock<WordScreen> = std::sync::OnceLock::new();
+    SCREEN.get_or_init(|| {
+        let mut s = WordScreen {
+            trigrams: Box::new([0; 512]),
+            short: [false; 256],
+        };
+        for w in PLACEHOLDER_WORDS.iter().map(|w| w.as_bytes()) {
+            if let [a, b, c, ..] = *w {
+                let i = trigram(a, b, c);
+                s.trigrams[i >> 6] |= 1 << (i & 63);
+            } else {
+                for &b in w {
+                    s.short[usize::from(b)] = true;
+                }
+            }
+        }
+        s
+    })
+}
+
+/// Whether `value` holds a placeholder word (ASCII case ignored). The automaton walks a value one
+/// dependent table step per byte; the screen's steps are independent of each other, so most
+/// values (which hold no word) are cleared several times faster, and only the rest get the walk.
+/// Every value that holds a word passes the screen: it holds the word's first trigram (or, for a
+/// short word, its bytes).
+fn has_placeholder_word(value: &[u8]) -> bool {
+    passes_word_screen(value) && placeholder_words().is_match(value)
+}
+
+fn passes_word_screen(value: &[u8]) -> bool {
+    let screen = word_screen();
+    value.iter().any(|&b| screen.short[usize::from(b)])
+        || value.windows(3).any(|w| {
+            let i = trigram(w[0], w[1], w[2]);
+            screen.trigrams[i >> 6] >> (i & 63) & 1 == 1
+        })
+}
+
 /// True when the value looks like a placeholder: a documentation marker, or too few distinct bytes.
 pub fn is_placeholder(value: &[u8]) -> bool {
-    placeholder_words().is_match(value) || distinct_alnum(value) <= 4
+    has_placeholder_word(value) || distinct_alnum(value) <= 4
 }
 
 fn distinct_alnum(value: &[u8]) -> usize {
@@ -330,7 +383,7 @@ pub fn memfind(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Common stand-in passwords that documentation uses, and template references.
 pub fn is_placeholder_password(value: &[u8]) -> bool {
-    is_stand_in_password(value) || placeholder_words().is_match(value)
+    is_stand_in_password(value) || has_placeholder_word(value)
 }
 
 /// [`is_placeholder_password`] without the placeholder words, for callers that check
@@ -515,6 +568,53 @@ mod tests {
         assert!(is_placeholder_password(b"${DB_PASSWORD}"));
         assert!(is_placeholder_password(b"password"));
         assert!(!is_placeholder_password(b"Winter_2024!171"));
+    }
+
+    #[test]
+    fn the_word_screen_never_hides_a_placeholder_word() {
+        // Random values over letters, digits and symbols, some with a word spliced in in random
+        // case; the screened answer must equal the automaton's on every one.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.$*{<>/+=";
+        let (mut with_word, mut screened_out) = (0, 0);
+        for round in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let mut v: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            if round % 3 == 0 {
+                let w = PLACEHOLDER_WORDS[(next() % PLACEHOLDER_WORDS.len() as u64) as usize];
+                let at = (next() as usize) % (v.len() + 1);
+                let cased = w.bytes().map(|b| {
+                    if next() % 2 == 0 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        b
+                    }
+                });
+                v.splice(at..at, cased);
+            }
+            let want = placeholder_words().is_match(&v);
+            assert_eq!(
+                has_placeholder_word(&v),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&v)
+            );
+            with_word += usize::from(want);
+            screened_out += usize::from(!passes_word_screen(&v));
+        }
+        // Both answers occur, and the screen does clear values on its own.
+        assert!(
+            with_word > 6000 && screened_out > 1000,
+            "{with_word} {screened_out}"
+        );
     }
 
     #[test]
