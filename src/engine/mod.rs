@@ -809,36 +809,30 @@ impl Engine {
     fn finish(&self, bytes: &[u8], mut raw: Vec<Raw>) -> Vec<Finding> {
         raw.retain(|r| self.infos[r.info].enabled);
         self.add_repeats(bytes, &mut raw);
-        let raw = detectors::resolve_overlaps(&self.infos, raw, self.builtins.email);
+        let mut raw = detectors::resolve_overlaps(&self.infos, raw, self.builtins.email);
+        raw.retain(|r| !self.allowlisted(&bytes[r.start..r.end]));
+        // One sorted run per class of categories: a merge, not a sort from scratch (and on the
+        // small raw findings, before they become findings).
+        raw.sort_by_key(|r| (r.start, r.end));
         let mut out: Vec<Finding> = Vec::with_capacity(raw.len());
-        out.extend(
-            raw.into_iter()
-                .filter(|r| !self.allowlisted(&bytes[r.start..r.end]))
-                .map(|r| {
-                    let info = &self.infos[r.info];
-                    Finding {
-                        rule: info.id,
-                        category: info.category,
-                        verdict: info.verdict,
-                        start: r.start,
-                        end: r.end,
-                        line: 0,
-                        column: 0,
-                    }
-                }),
-        );
-        // One sorted run per class of categories: a merge, not a sort from scratch.
-        out.sort_by_key(|f| (f.start, f.end));
         let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
-        for f in &mut out {
-            let (count, last) = newlines(&bytes[pos..f.start]);
+        for r in raw {
+            let (count, last) = newlines(&bytes[pos..r.start]);
             line += count;
             if let Some(i) = last {
                 line_start = pos + i + 1;
             }
-            pos = f.start;
-            f.line = line;
-            f.column = f.start - line_start + 1;
+            pos = r.start;
+            let info = &self.infos[r.info];
+            out.push(Finding {
+                rule: info.id,
+                category: info.category,
+                verdict: info.verdict,
+                start: r.start,
+                end: r.end,
+                line,
+                column: r.start - line_start + 1,
+            });
         }
         out
     }
