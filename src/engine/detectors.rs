@@ -37,6 +37,8 @@ pub struct State {
     secret_spans: Vec<(usize, usize)>,
     /// How many of `found` `secret_spans` has seen.
     noted: usize,
+    /// Where `overlaps_secret` last stopped in `secret_spans`.
+    secret_cursor: usize,
 }
 
 impl State {
@@ -49,6 +51,7 @@ impl State {
             generic_until: 0,
             secret_spans: Vec::new(),
             noted: 0,
+            secret_cursor: 0,
         }
     }
 
@@ -72,8 +75,20 @@ impl State {
 
     /// Whether `start..end` overlaps a span recorded by [`State::note_secret_spans`]. Looks at the
     /// few spans that start before `end`: a miss only costs the caller some work.
-    pub fn overlaps_secret(&self, start: usize, end: usize) -> bool {
-        let k = self.secret_spans.partition_point(|&(s, _)| s < end);
+    pub fn overlaps_secret(&mut self, start: usize, end: usize) -> bool {
+        // k: how many spans start before `end`. Callers ask in text order, so k is found by
+        // walking on from the last answer; a question further back (a new pass, or spans added
+        // since) starts over with a binary search.
+        let spans = &self.secret_spans;
+        let mut k = self.secret_cursor.min(spans.len());
+        if k > 0 && spans[k - 1].0 >= end {
+            k = spans.partition_point(|&(s, _)| s < end);
+        } else {
+            while k < spans.len() && spans[k].0 < end {
+                k += 1;
+            }
+        }
+        self.secret_cursor = k;
         self.secret_spans[..k]
             .iter()
             .rev()
@@ -816,7 +831,50 @@ fn digit_count(w: u64) -> u32 {
 
 #[cfg(test)]
 mod claims_tests {
-    use super::Claims;
+    use super::{Claims, State};
+
+    #[test]
+    fn overlaps_secret_answers_as_a_fresh_search_does_in_any_order() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m) as usize
+        };
+        let mut st = State::new(0, 0);
+        let mut spans: Vec<(usize, usize)> = (0..300)
+            .map(|_| {
+                let s = next(5000);
+                (s, s + 1 + next(40))
+            })
+            .collect();
+        spans.sort();
+        st.secret_spans = spans.clone();
+        let fresh = |spans: &[(usize, usize)], s: usize, e: usize| {
+            let k = spans.partition_point(|&(a, _)| a < e);
+            spans[..k].iter().rev().take(4).any(|&(_, b)| b > s)
+        };
+        let mut hits = 0;
+        for round in 0..4000 {
+            // Mostly forward, sometimes back; now and then spans are added, as passes add them.
+            let s = if round % 50 == 0 {
+                next(5000)
+            } else {
+                (round * 5000 / 4000 + next(8)).min(5000)
+            };
+            let e = s + 1 + next(30);
+            if round % 700 == 0 {
+                let a = next(5000);
+                st.secret_spans.push((a, a + 5));
+                st.secret_spans.sort();
+            }
+            let want = fresh(&st.secret_spans, s, e);
+            assert_eq!(st.overlaps_secret(s, e), want, "round {round}: {s}..{e}");
+            hits += usize::from(want);
+        }
+        assert!(hits > 500 && hits < 3500, "{hits}");
+    }
 
     #[test]
     fn claims_find_the_furthest_end_over_a_position() {
