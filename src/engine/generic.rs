@@ -8,7 +8,7 @@
 //! path, a URL, a number or a boolean.
 
 use super::detectors::State;
-use super::validators::{entropy, is_placeholder, is_stand_in_password};
+use super::validators::{entropy, is_placeholder, is_stand_in_password, memfind};
 use super::{Engine, Raw};
 
 fn is_key_char(b: u8) -> bool {
@@ -397,7 +397,7 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     let first = value[0].to_ascii_lowercase();
     if ENV_PREFIXES.iter().any(|p| p[0] == first && starts(p))
         || WORDS.iter().any(|w| value.eq_ignore_ascii_case(w))
-        || memchr::memmem::find(value, b"://").is_some()
+        || memfind(value, b"://")
         || [&b"/"[..], b"~/", b"./", b"../"].iter().any(|p| starts(p))
         || FILE_ENDINGS.iter().any(|x| ends(x))
     {

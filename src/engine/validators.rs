@@ -352,15 +352,20 @@ pub fn is_placeholder(value: &[u8]) -> bool {
 }
 
 fn distinct_alnum(value: &[u8]) -> usize {
-    // One bit per ASCII byte seen; the alphanumeric bits are counted at the end.
-    const ALNUM: u128 = (((1u128 << 10) - 1) << b'0')
-        | (((1u128 << 26) - 1) << b'A')
-        | (((1u128 << 26) - 1) << b'a');
-    let mut seen = 0u128;
+    // A flag per byte value seen, then the alphanumeric flags summed. One store per byte, with no
+    // chain from one byte to the next (a 128-bit bit set needed a wide shift and an OR per byte,
+    // each waiting on the last).
+    let mut seen = [0u8; 256];
     for &b in value {
-        seen |= 1u128.checked_shl(u32::from(b)).unwrap_or(0);
+        seen[usize::from(b)] = 1;
     }
-    (seen & ALNUM).count_ones() as usize
+    let sum = |r: std::ops::RangeInclusive<u8>| -> usize {
+        seen[usize::from(*r.start())..=usize::from(*r.end())]
+            .iter()
+            .map(|&x| usize::from(x))
+            .sum()
+    };
+    sum(b'0'..=b'9') + sum(b'A'..=b'Z') + sum(b'a'..=b'z')
 }
 
 /// Whether `hay` contains `needle_lower` (lowercase ASCII), ignoring ASCII case. No allocation:
@@ -377,8 +382,18 @@ pub fn contains_ci(hay: &[u8], needle_lower: &[u8]) -> bool {
         .any(|i| hay[i + 1..i + needle_lower.len()].eq_ignore_ascii_case(rest))
 }
 
+/// Whether `hay` contains `needle`. For the short haystacks here (a value, a key, a line), memchr
+/// on the needle's first byte and a compare at each candidate beat `memmem::find`, which builds a
+/// searcher on every call.
 pub fn memfind(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
+    let Some((&first, rest)) = needle.split_first() else {
+        return false;
+    };
+    if hay.len() < needle.len() {
+        return false;
+    }
+    memchr::memchr_iter(first, &hay[..=hay.len() - needle.len()])
+        .any(|i| &hay[i + 1..i + needle.len()] == rest)
 }
 
 /// Common stand-in passwords that documentation uses, and template references.
@@ -615,6 +630,18 @@ mod tests {
             with_word > 6000 && screened_out > 1000,
             "{with_word} {screened_out}"
         );
+    }
+
+    #[test]
+    fn memfind_finds_what_a_window_search_finds() {
+        let hay = b"a://b:/c//d:///e::f";
+        for len in 0..=hay.len() {
+            for needle in [&b"://"[..], b":", b"//", b"f", b"::f", b"x", b""] {
+                let h = &hay[..len];
+                let want = !needle.is_empty() && h.windows(needle.len()).any(|w| w == needle);
+                assert_eq!(memfind(h, needle), want, "{len} {needle:?}");
+            }
+        }
     }
 
     #[test]
