@@ -835,13 +835,8 @@ mod claims_tests {
 
     #[test]
     fn overlaps_secret_answers_as_a_fresh_search_does_in_any_order() {
-        let mut x = 0x1234_5678_9abc_def1u64;
-        let mut next = move |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % m) as usize
-        };
+        let mut rng = super::super::TestRng::new(0x1234_5678_9abc_def1);
+        let mut next = |m: u64| rng.below(m);
         let mut st = State::new(0, 0);
         let mut spans: Vec<(usize, usize)> = (0..300)
             .map(|_| {
@@ -925,13 +920,7 @@ mod card_shape_tests {
     }
 
     fn generated(alphabet: &[u8]) -> Vec<Vec<u8>> {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = super::super::TestRng::new(0x9e37_79b9_7f4a_7c15);
         let mut out: Vec<Vec<u8>> = [
             &b"4111 1111 1111 1111"[..],
             b"4111-1111-1111-1111-22",
@@ -948,10 +937,10 @@ mod card_shape_tests {
         .map(|s| s.to_vec())
         .collect();
         for _ in 0..20_000 {
-            let len = (next() % 48) as usize;
+            let len = rng.below(48);
             out.push(
                 (0..len)
-                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .map(|_| alphabet[rng.below(alphabet.len() as u64)])
                     .collect(),
             );
         }

@@ -972,6 +972,25 @@ const _: fn() = || {
     assert_send_sync::<Engine>();
 };
 
+/// A deterministic xorshift generator for the engine's tests on generated inputs.
+#[cfg(test)]
+pub(crate) struct TestRng(u64);
+
+#[cfg(test)]
+impl TestRng {
+    pub(crate) fn new(seed: u64) -> TestRng {
+        TestRng(seed)
+    }
+
+    /// The next number, in `0..m`.
+    pub(crate) fn below(&mut self, m: u64) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % m) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

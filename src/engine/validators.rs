@@ -589,25 +589,19 @@ mod tests {
     fn the_word_screen_never_hides_a_placeholder_word() {
         // Random values over letters, digits and symbols, some with a word spliced in in random
         // case; the screened answer must equal the automaton's on every one.
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = super::super::TestRng::new(0x2545_f491_4f6c_dd1d);
         let alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.$*{<>/+=";
         let (mut with_word, mut screened_out) = (0, 0);
         for round in 0..20_000 {
-            let len = (next() % 40) as usize;
+            let len = rng.below(40);
             let mut v: Vec<u8> = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .map(|_| alphabet[rng.below(alphabet.len() as u64)])
                 .collect();
             if round % 3 == 0 {
-                let w = PLACEHOLDER_WORDS[(next() % PLACEHOLDER_WORDS.len() as u64) as usize];
-                let at = (next() as usize) % (v.len() + 1);
+                let w = PLACEHOLDER_WORDS[rng.below(PLACEHOLDER_WORDS.len() as u64)];
+                let at = rng.below(v.len() as u64 + 1);
                 let cased = w.bytes().map(|b| {
-                    if next() % 2 == 0 {
+                    if rng.below(2) == 0 {
                         b.to_ascii_uppercase()
                     } else {
                         b
