@@ -993,8 +993,8 @@ mod card_shape_tests {
 
     #[test]
     fn window_shape_says_when_a_plain_ssn_pattern_matches() {
-        let plain = Regex::new(r"[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{9}").unwrap();
-        let dashed = Regex::new(r"[0-9]{3}-[0-9]{2}-[0-9]{4}").unwrap();
+        let re = super::PiiRegexes::new().unwrap();
+        let (plain, dashed) = (&re.ssn_plain, &re.ssn);
         let (mut plain_hits, mut dashed_hits) = (0, 0);
         for s in samples() {
             let shape = WindowShape::of(&s);
@@ -1126,10 +1126,6 @@ fn id_context(bytes: &[u8], s: usize) -> bool {
     WORDS
         .iter()
         .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
-}
-
-fn digits_of(s: &[u8]) -> Vec<u8> {
-    s.iter().copied().filter(u8::is_ascii_digit).collect()
 }
 
 /// What a window could hold, found in one pass, so that patterns that cannot match are not run.
@@ -1278,7 +1274,11 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         for re in dashed.into_iter().chain(plain) {
             for m in re.find_iter(w) {
                 let (s, end) = (ws + m.start(), ws + m.end());
-                let d = digits_of(m.as_bytes());
+                // Both SSN patterns match exactly nine digits.
+                let mut buf = [0u8; 9];
+                let Some(d) = digits_into(m.as_bytes(), &mut buf) else {
+                    continue;
+                };
                 let num = |r: std::ops::Range<usize>| {
                     d[r].iter().fold(0u32, |a, &x| a * 10 + (x - b'0') as u32)
                 };
@@ -1321,7 +1321,11 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 while end > s && !bytes[end - 1].is_ascii_digit() {
                     end -= 1;
                 }
-                let d = digits_of(&bytes[s..end]);
+                // More than 16 digits is no phone (15 at most pass below): no need to hold them.
+                let mut buf = [0u8; 16];
+                let Some(d) = digits_into(&bytes[s..end], &mut buf) else {
+                    continue;
+                };
                 let fictional = d.len() >= 10
                     && &d[d.len() - 7..d.len() - 4] == b"555"
                     && d[d.len() - 4] == b'0'
