@@ -250,11 +250,13 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     if s == at || bytes[at - 1] == b'.' {
         return;
     }
-    let ls = memchr::memrchr(b'\n', &bytes[..s]).map_or(0, |i| i + 1);
-    let line_before = &bytes[ls..s];
+    // The line up to the local part, found only when a check needs it: most `@`s fail the host
+    // checks first.
+    let line_before = || &bytes[memchr::memrchr(b'\n', &bytes[..s]).map_or(0, |i| i + 1)..s];
     // `scheme://user:pass@host`: the part before '@' is a URL's credentials, not a mailbox
     // (but `mailto:x@y` is a mailbox). Checked first: a URL's host needs no further look.
     if prev(bytes, s) == b':' {
+        let line_before = line_before();
         let token_start = line_before
             .iter()
             .rposition(|b| {
@@ -299,7 +301,7 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     if SYSTEM_ACCOUNTS
         .iter()
         .any(|a| local.eq_ignore_ascii_case(a.as_bytes()))
-        || after_ssh_command(line_before)
+        || after_ssh_command(line_before())
     {
         return;
     }
