@@ -716,7 +716,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
         };
     });
     // The last partial word, whatever it holds.
-    if n % 8 != 0 {
+    if !n.is_multiple_of(8) {
         let tail = ((n - n % 8).saturating_sub(16), n);
         region = match region {
             Some((rs, re)) if tail.0 <= re => Some((rs, n)),
