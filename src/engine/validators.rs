@@ -257,8 +257,6 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "replace",
     "todo",
     "fixme",
-    "<",
-    ">",
     "...",
     "${",
     "{{",
@@ -297,6 +295,26 @@ pub const TEST_CARDS: &[&str] = &[
     "4000000000009995",
     "5454545454545454",
     "4444333322221111",
+    // Stripe's cards for declines, fraud checks and 3D Secure.
+    "4000002500003155",
+    "4000002760003184",
+    "4000003800000446",
+    "4000000000003220",
+    "4000000000003063",
+    "4000008400001629",
+    "4000000000000077",
+    "4000000000000093",
+    "4000000000000341",
+    "4000000000000069",
+    "4000000000000119",
+    "4000000000000127",
+    "4000000000000101",
+    "4000000000009987",
+    "4000000000009979",
+    "4000000000000259",
+    "4100000000000019",
+    "4000000000004954",
+    "4000000000006975",
 ];
 
 /// One case-insensitive automaton over the placeholder words, built once.
@@ -369,7 +387,28 @@ fn passes_word_screen(value: &[u8]) -> bool {
 
 /// True when the value looks like a placeholder: a documentation marker, or too few distinct bytes.
 pub fn is_placeholder(value: &[u8]) -> bool {
-    has_placeholder_word(value) || distinct_alnum(value) <= 4
+    has_placeholder_word(value) || angle_placeholder(value) || distinct_alnum(value) <= 4
+}
+
+/// `<YOUR_API_KEY>`, `<paste token here>`, `<%= ENV["X"] %>`: a name in angle brackets, or a value
+/// that opens with one. A `<` amid random bytes (a WordPress salt) is no placeholder.
+fn angle_placeholder(value: &[u8]) -> bool {
+    if value.first() == Some(&b'<') {
+        return true;
+    }
+    memchr::memchr_iter(b'<', value).any(|i| {
+        value
+            .get(i + 1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+            && value[i + 1..]
+                .iter()
+                .position(|&c| c == b'>')
+                .is_some_and(|j| {
+                    value[i + 1..i + 1 + j].iter().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'-' | b'.')
+                    })
+                })
+    })
 }
 
 fn distinct_alnum(value: &[u8]) -> usize {
@@ -419,7 +458,7 @@ pub fn memfind(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Common stand-in passwords that documentation uses, and template references.
 pub fn is_placeholder_password(value: &[u8]) -> bool {
-    is_stand_in_password(value) || has_placeholder_word(value)
+    is_stand_in_password(value) || has_placeholder_word(value) || angle_placeholder(value)
 }
 
 /// [`is_placeholder_password`] without the placeholder words, for callers that check
@@ -600,6 +639,12 @@ mod tests {
         assert!(is_placeholder(b"AKIAIOSFODNN7EXAMPLE"));
         assert!(is_placeholder(b"ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"));
         assert!(is_placeholder(b"<YOUR_API_KEY>"));
+        assert!(is_placeholder(b"Bearer <paste token here>"));
+        assert!(is_placeholder_password(b"<%= ENV[\"DB\"] %>"));
+        // A `<` amid random bytes (a WordPress salt) marks nothing.
+        assert!(!is_placeholder(
+            b"8-)KG5vo{V6y;LSWp#*<hu27<wE0L5~^8nxaYa)_Z=I;Wcl"
+        ));
         assert!(!is_placeholder(b"N5Mq4ruGb2eV1ZKcllaXI7IV9RX6o9Ts1scwHVqK"));
         assert!(is_placeholder_password(b"${DB_PASSWORD}"));
         assert!(is_placeholder_password(b"password"));
