@@ -340,3 +340,76 @@ fn a_value_a_specific_rule_found_is_reported_once_by_that_rule() {
         ["generic_secret_assignment"]
     );
 }
+
+#[test]
+fn values_given_beside_their_names_and_in_wrappers() {
+    let e = engine();
+    let cases: &[(&str, &str)] = &[
+        // Kubernetes env entries and Postman/CloudFormation key-value objects.
+        (
+            "env:\n  - name: API_TOKEN\n    value: \"q7ivCEFHfXYO6AGprHmStCWRxrA2uoJ\"\n",
+            "q7ivCEFHfXYO6AGprHmStCWRxrA2uoJ",
+        ),
+        (
+            "{ \"key\": \"apiKey\", \"value\": \"e8mNFL40M1twSn1Xa2H_peonju2JqKS0ft0QCk7a\", \"enabled\": true }",
+            "e8mNFL40M1twSn1Xa2H_peonju2JqKS0ft0QCk7a",
+        ),
+        // Wrapped literals.
+        (
+            "var signingKey = []byte(\"4a8abd53e9dd194b08d1c7c020660fde247a515d348ff602\")",
+            "4a8abd53e9dd194b08d1c7c020660fde247a515d348ff602",
+        ),
+        (
+            "$pass = ConvertTo-SecureString \"Kq7ivCEFHfXYO6AGp\" -AsPlainText -Force",
+            "Kq7ivCEFHfXYO6AGp",
+        ),
+        // A .properties value with brackets in it, whole.
+        (
+            "app.security.jwt.secret=x0bCzZSlvE++xhsWBe3lL7GZfVmdBRN0%(sg46^Ra8AfsDAgg)",
+            "x0bCzZSlvE++xhsWBe3lL7GZfVmdBRN0%(sg46^Ra8AfsDAgg)",
+        ),
+        // A WordPress salt: a `<` amid random bytes is no placeholder.
+        (
+            "define( 'AUTH_KEY', '8-)KG5vo{V6y;LSWp#*<hu27<wE0L5~^8nxaYa)_Z=I;WclAs67R(Bk#Z' );",
+            "8-)KG5vo{V6y;LSWp#*<hu27<wE0L5~^8nxaYa)_Z=I;WclAs67R(Bk#Z",
+        ),
+        // Prose.
+        (
+            "rotated the DB password to `iygHmfD0NKzZVw4BsdZPOxIlGNbaSagFT0wyB4nY` and restarted",
+            "iygHmfD0NKzZVw4BsdZPOxIlGNbaSagFT0wyB4nY",
+        ),
+    ];
+    for (text, value) in cases {
+        let found = spans(&e, text);
+        assert!(
+            found
+                .iter()
+                .any(|(v, r)| v == value && r == "generic_secret_assignment"),
+            "{text}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn ids_public_keys_ciphertext_and_calls_stay_quiet() {
+    for t in [
+        // An idempotency key is a UUID, and a name field without a value field says nothing.
+        "  \"idempotency_key\": \"c6b96829-da20-42f9-9334-f822cd225894\"",
+        "env:\n  - name: API_TOKEN\n    valueFrom:\n      secretKeyRef: {name: app, key: token}\n",
+        // Stripe's publishable key is public.
+        "\"PublishableKey\": \"pk_live_e2E0M204CPeqEhD45ar5ouGC\"",
+        // A command substitution and a call.
+        "DB_PASSWORD=$(openssl rand -hex 32)",
+        "password = get_password(user)",
+        // A SealedSecret's ciphertext is meant to be committed.
+        "kind: SealedSecret\nspec:\n  encryptedData:\n    password: AgBZThC5jkGmmv/R/9rJOfJjCVZKZP69KFNVZ6t8ajwzuPDH67MSoTNXh4AO/FwS54hWZa/V2/QED1Ll\n",
+        // Stripe's 3D Secure test card.
+        "card 4000 0025 0000 3155 exp 12/34",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+    // The PowerShell cmdlet is not the password; the string it converts is.
+    let e = engine();
+    let t = "$pass = ConvertTo-SecureString \"q7ivCEFHfXYO6AGprH\" -AsPlainText";
+    assert!(spans(&e, t).iter().all(|(v, _)| !v.contains("ConvertTo")));
+}

@@ -373,6 +373,10 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
         b"sha512-",
         b"sha384-",
         b"sha1-",
+        // Stripe's publishable keys are public by design; `$(...)` runs a command.
+        b"pk_live_",
+        b"pk_test_",
+        b"$(",
     ];
     const WORDS: &[&[u8]] = &[
         b"true",
@@ -449,7 +453,17 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
                 .all(|w| !(w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase()))
     };
     if strength == Strength::Weak {
-        return n >= 16 && ent >= 3.5 && has_digit && (uppers + lowers) > 0 && !identifier();
+        // An id under a bare `key` (`idempotency_key`, a cache key) is a UUID, not a secret.
+        return n >= 16
+            && ent >= 3.5
+            && has_digit
+            && (uppers + lowers) > 0
+            && !identifier()
+            && !is_uuid(value);
+    }
+    // A PowerShell cmdlet (`$pass = ConvertTo-SecureString "..."`): the call, not the value.
+    if form == Form::Bare && is_cmdlet(value) {
+        return false;
     }
     match form {
         Form::Quoted => {
@@ -472,6 +486,64 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
                 && (form == Form::Bare || has_digit)
         }
     }
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(v: &[u8]) -> bool {
+    v.len() == 36
+        && v.iter().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// A PowerShell cmdlet that makes or reads a value (`ConvertTo-SecureString`, `Get-Content`): one
+/// of those verbs, a dash, a capitalised noun of letters only.
+fn is_cmdlet(v: &[u8]) -> bool {
+    const VERBS: &[&[u8]] = &[
+        b"ConvertTo",
+        b"ConvertFrom",
+        b"Get",
+        b"Read",
+        b"Import",
+        b"New",
+        b"Invoke",
+    ];
+    let Some(d) = v.iter().position(|&b| b == b'-') else {
+        return false;
+    };
+    let noun = &v[d + 1..];
+    VERBS.contains(&&v[..d])
+        && noun.len() >= 2
+        && noun[0].is_ascii_uppercase()
+        && noun.iter().all(u8::is_ascii_alphabetic)
+}
+
+/// Calls and literals that wrap a string value: `[]byte("...")`, `b"..."`, `Buffer.from("...")`,
+/// `ConvertTo-SecureString "..."`. Returns where the quoted literal starts, if `line[v..]` opens
+/// with one of them.
+fn unwrap_value(line: &[u8], v: usize) -> Option<usize> {
+    const WRAPPERS: &[&[u8]] = &[
+        b"[]byte(",
+        b"Buffer.from(",
+        b"SecretStr(",
+        b"SecretString(",
+        b"String::from(",
+        b"Secret::new(",
+        b"new String(",
+        b"String(",
+        b"str(",
+        b"bytes(",
+        b"ConvertTo-SecureString ",
+        b"b",
+    ];
+    let rest = &line[v..];
+    let w = WRAPPERS.iter().find(|w| rest.starts_with(w))?;
+    let q = skip_spaces(line, v + w.len());
+    matches!(line.get(q), Some(b'"' | b'\'')).then_some(q)
 }
 
 fn skip_spaces(line: &[u8], mut i: usize) -> usize {
@@ -541,6 +613,12 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     // The value as a strong key would have it. A weaker key finds the same value or none, so when
     // a specific rule has found this one already (it outranks this reader), or there is none,
     // the key needs no look.
+    // `- name: API_TOKEN` then `value: ...`, `{"key": "apiKey", "value": "..."}`: the key is itself
+    // the value of a name field, and the secret is in the value field beside it.
+    if named_by_field(line, ks) {
+        pair_assignment(e, bytes, (ls, le), key, ke, st);
+        return;
+    }
     let strong_value = find_value(line, ks, ke, before, Strength::Strong);
     match strong_value {
         Some((vs, ve, _)) if !st.overlaps_secret(ls + vs, ls + ve) => {}
@@ -562,16 +640,142 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
         _ => find_value(line, ks, ke, before, strength),
     };
     if let Some((vs, ve, form)) = found {
-        let next = line
-            .get(ve + usize::from(form == Form::Quoted))
-            .copied()
-            .unwrap_or(b' ');
-        if value_ok(&line[vs..ve], form, strength, next) {
-            st.found.push(Raw {
-                info: e.builtins.generic,
-                start: ls + vs,
-                end: ls + ve,
-            });
+        push_value(e, bytes, ls, line, (vs, ve, form), strength, st);
+    }
+}
+
+/// Records the value `vs..ve` of `line` (which starts at `ls` in `bytes`) if it holds a credential.
+fn push_value(
+    e: &Engine,
+    bytes: &[u8],
+    ls: usize,
+    line: &[u8],
+    (vs, ve, form): (usize, usize, Form),
+    strength: Strength,
+    st: &mut State,
+) {
+    let next = line
+        .get(ve + usize::from(form == Form::Quoted))
+        .copied()
+        .unwrap_or(b' ');
+    let value = &line[vs..ve];
+    if value_ok(value, form, strength, next) && !sealed(bytes, ls + vs, value) {
+        st.found.push(Raw {
+            info: e.builtins.generic,
+            start: ls + vs,
+            end: ls + ve,
+        });
+    }
+}
+
+/// A Bitnami SealedSecret's `encryptedData` value: ciphertext only its cluster can open, meant to be
+/// committed. (Base64 that starts `Ag`, under an `encryptedData:` map a little earlier.)
+fn sealed(bytes: &[u8], at: usize, value: &[u8]) -> bool {
+    value.len() >= 64
+        && value.starts_with(b"Ag")
+        && memfind(&bytes[at.saturating_sub(4096)..at], b"encryptedData")
+}
+
+/// Whether the word at `ks` of `line` is the value of a `name`/`key` field (`- name: X`,
+/// `"key": "X"`, `name = "X"`).
+fn named_by_field(line: &[u8], ks: usize) -> bool {
+    let mut i = ks;
+    if i > 0 && matches!(line[i - 1], b'"' | b'\'') {
+        i -= 1;
+    }
+    while i > 0 && line[i - 1] == b' ' {
+        i -= 1;
+    }
+    if i == 0 || !matches!(line[i - 1], b':' | b'=') {
+        return false;
+    }
+    i -= 1;
+    while i > 0 && line[i - 1] == b' ' {
+        i -= 1;
+    }
+    if i > 0 && matches!(line[i - 1], b'"' | b'\'') {
+        i -= 1;
+    }
+    let fe = i;
+    while i > 0 && line[i - 1].is_ascii_alphabetic() {
+        i -= 1;
+    }
+    let field = &line[i..fe];
+    [&b"name"[..], b"key", b"parameterkey"]
+        .iter()
+        .any(|f| field.eq_ignore_ascii_case(f))
+}
+
+/// The `value` field that goes with a name field: later on the same line, or at the start of one of
+/// the next two lines. `line` spans `ls..le` of `bytes`; `ke` is where the name ends in `line`.
+fn pair_assignment(
+    e: &Engine,
+    bytes: &[u8],
+    (ls, le): (usize, usize),
+    key: &[u8],
+    ke: usize,
+    st: &mut State,
+) {
+    let Some(strength) = key_strength(key) else {
+        return;
+    };
+    let line = &bytes[ls..le];
+    // The value field's operator, then the value: `value: x`, `"value": "x"`, `Value = "x"`.
+    let value_after = |l: &[u8], at: usize| -> Option<(usize, usize, Form)> {
+        let mut i = at + 5;
+        if matches!(l.get(i), Some(b'"' | b'\'')) {
+            i += 1;
+        }
+        let j = skip_spaces(l, i);
+        if !matches!(l.get(j), Some(b':' | b'=')) {
+            return None;
+        }
+        read_value(l, skip_spaces(l, j + 1), Form::Bare)
+    };
+    let is_field = |l: &[u8], at: usize| {
+        l.len() >= at + 5
+            && l[at..at + 5].eq_ignore_ascii_case(b"value")
+            && (at == 0 || !l[at - 1].is_ascii_alphanumeric())
+    };
+    // Same line: `{"key": "apiKey", "value": "..."}`
+    let mut found = None;
+    let mut i = ke;
+    while let Some(k) = memchr::memchr2(b'v', b'V', &line[i..]) {
+        let at = i + k;
+        if is_field(line, at) {
+            found = value_after(line, at).map(|v| (ls, v));
+            break;
+        }
+        i = at + 1;
+    }
+    // The next lines: `- name: API_TOKEN` / `  value: ...`
+    let mut next = le + 1;
+    for _ in 0..2 {
+        if found.is_some() || next >= bytes.len() {
+            break;
+        }
+        let ne = memchr::memchr(b'\n', &bytes[next..]).map_or(bytes.len(), |k| next + k);
+        let l = &bytes[next..ne];
+        let at = skip_spaces(l, 0);
+        let at = if l[at..].starts_with(b"- ") {
+            at + 2
+        } else {
+            at
+        };
+        let at = if matches!(l.get(at), Some(b'"' | b'\'')) {
+            at + 1
+        } else {
+            at
+        };
+        if is_field(l, at) {
+            found = value_after(l, at).map(|v| (next, v));
+        }
+        next = ne + 1;
+    }
+    if let Some((base, v)) = found {
+        if !st.overlaps_secret(base + v.0, base + v.1) {
+            let ln = memchr::memchr(b'\n', &bytes[base..]).map_or(bytes.len(), |k| base + k);
+            push_value(e, bytes, base, &bytes[base..ln], v, strength, st);
         }
     }
 }
@@ -627,7 +831,42 @@ fn find_value(
                 v = skip_spaces(line, k2 + 1);
             }
         }
-        return read_value(line, v, Form::Bare);
+        if let Some(q) = unwrap_value(line, v) {
+            return read_value(line, q, Form::Bare);
+        }
+        let found = read_value(line, v, Form::Bare);
+        // A bare value that stops at a bracket but is no identifier (`x0b++Zs%(sg46^R)` in a
+        // .properties file) runs on to the next space when the key starts its line: there a
+        // bracket is part of the value, not a call.
+        if let Some((s, e, Form::Bare)) = found {
+            let line_key = line[..ks].iter().all(|b| b.is_ascii_whitespace())
+                || line[..ks].trim_ascii_start() == b"export ";
+            let stopped = matches!(
+                line.get(e),
+                Some(b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'<' | b'>')
+            );
+            if line_key && stopped {
+                let mut run = e;
+                while run < line.len()
+                    && !line[run].is_ascii_whitespace()
+                    && !matches!(line[run], b'"' | b'\'' | b'`')
+                {
+                    run += 1;
+                }
+                // Symbols no call or index holds (`get_password(user)` has none).
+                let symbols = line[s..run].iter().any(|b| {
+                    !(b.is_ascii_alphanumeric()
+                        || matches!(
+                            b,
+                            b'_' | b'.' | b'$' | b'-' | b'(' | b')' | b'[' | b']' | b'{' | b'}'
+                        ))
+                });
+                if symbols {
+                    return Some((s, run, Form::Bare));
+                }
+            }
+        }
+        return found;
     }
     // Function call or argument list: setPassword("..."), define('DB_PASSWORD', '...'), Setenv("K", "v")
     if c == b'(' {
@@ -647,8 +886,11 @@ fn find_value(
     }
     // Whitespace forms: "password is X", `--password X`, `.netrc`'s `password X`, `requirepass X`
     let rest = &line[j..];
-    let v = if rest.starts_with(b"is ") {
-        skip_spaces(line, j + 3)
+    let v = if let Some(w) = [&b"is "[..], b"was ", b"to "]
+        .iter()
+        .find(|w| rest.starts_with(w))
+    {
+        skip_spaces(line, j + w.len())
     } else {
         let flag = line[ks..].starts_with(b"--") || line[ks..].starts_with(b"-");
         let bare_word = ks == 0 || line[ks - 1].is_ascii_whitespace();
