@@ -610,15 +610,15 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     st.generic_until = ls + ke;
     let key = &line[ks..ke];
     let before = if ks == 0 { b' ' } else { line[ks - 1] };
-    // The value as a strong key would have it. A weaker key finds the same value or none, so when
-    // a specific rule has found this one already (it outranks this reader), or there is none,
-    // the key needs no look.
     // `- name: API_TOKEN` then `value: ...`, `{"key": "apiKey", "value": "..."}`: the key is itself
     // the value of a name field, and the secret is in the value field beside it.
     if named_by_field(line, ks) {
         pair_assignment(e, bytes, (ls, le), key, ke, st);
         return;
     }
+    // The value as a strong key would have it. A weaker key finds the same value or none, so when
+    // a specific rule has found this one already (it outranks this reader), or there is none,
+    // the key needs no look.
     let strong_value = find_value(line, ks, ke, before, Strength::Strong);
     match strong_value {
         Some((vs, ve, _)) if !st.overlaps_secret(ls + vs, ls + ve) => {}
