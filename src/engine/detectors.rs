@@ -703,9 +703,8 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     let mut window: Option<(usize, usize)> = None;
     let mut region: Option<(usize, usize)> = None;
     let mut claims = Claims::of(e, st);
-    // Only the regions around hot words get the byte-by-byte look.
-    hot_words(bytes, |i| {
-        let (s, e2) = (i.saturating_sub(16), i + 8);
+    // Adds `s..e2` to the region being gathered; a region it does not touch is looked at first.
+    let mut add = |s: usize, e2: usize, st: &mut State| {
         region = match region {
             Some((rs, re)) if s <= re => Some((rs, re.max(e2))),
             Some(r) => {
@@ -714,18 +713,12 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
             }
             None => Some((s, e2)),
         };
-    });
-    // The last partial word, whatever it holds.
+    };
+    // Only the regions around hot words get the byte-by-byte look,
+    hot_words(bytes, |i| add(i.saturating_sub(16), i + 8, st));
+    // and the last partial word, whatever it holds.
     if !n.is_multiple_of(8) {
-        let tail = ((n - n % 8).saturating_sub(16), n);
-        region = match region {
-            Some((rs, re)) if tail.0 <= re => Some((rs, n)),
-            Some(r) => {
-                clusters(e, bytes, r, &mut window, &mut claims, st);
-                Some(tail)
-            }
-            None => Some(tail),
-        };
+        add((n - n % 8).saturating_sub(16), n, st);
     }
     if let Some(r) = region {
         clusters(e, bytes, r, &mut window, &mut claims, st);
@@ -1506,8 +1499,12 @@ fn env_kind(bytes: &[u8], ls: usize, le: usize, want_indent: usize) -> EnvLine {
 
 fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
     let s = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
-    let e = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
-    (s, e)
+    (s, line_end(bytes, at))
+}
+
+/// Where the line holding `at` ends: its newline, or the end of the text.
+pub fn line_end(bytes: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i)
 }
 
 const SECRET_KEY_WORDS: &[&str] = &[
