@@ -707,7 +707,8 @@ fn named_by_field(line: &[u8], ks: usize) -> bool {
 }
 
 /// The `value` field that goes with a name field: later on the same line, or at the start of one of
-/// the next two lines. `line` spans `ls..le` of `bytes`; `ke` is where the name ends in `line`.
+/// the next two lines. `ls..le` is the window around the name (inside its line); `ke` is where the
+/// name ends in it.
 fn pair_assignment(
     e: &Engine,
     bytes: &[u8],
@@ -737,24 +738,25 @@ fn pair_assignment(
             && l[at..at + 5].eq_ignore_ascii_case(b"value")
             && (at == 0 || !l[at - 1].is_ascii_alphanumeric())
     };
-    // Same line: `{"key": "apiKey", "value": "..."}`
+    // Same line: `{"key": "apiKey", "value": "..."}`. `found` is (line start, line end, value).
+    let line_end = super::detectors::line_end(bytes, ls);
     let mut found = None;
     let mut i = ke;
     while let Some(k) = memchr::memchr2(b'v', b'V', &line[i..]) {
         let at = i + k;
         if is_field(line, at) {
-            found = value_after(line, at).map(|v| (ls, v));
+            found = value_after(line, at).map(|v| (ls, line_end, v));
             break;
         }
         i = at + 1;
     }
     // The next lines: `- name: API_TOKEN` / `  value: ...`
-    let mut next = le + 1;
+    let mut next = line_end + 1;
     for _ in 0..2 {
         if found.is_some() || next >= bytes.len() {
             break;
         }
-        let ne = memchr::memchr(b'\n', &bytes[next..]).map_or(bytes.len(), |k| next + k);
+        let ne = super::detectors::line_end(bytes, next);
         let l = &bytes[next..ne];
         let at = skip_spaces(l, 0);
         let at = if l[at..].starts_with(b"- ") {
@@ -768,14 +770,13 @@ fn pair_assignment(
             at
         };
         if is_field(l, at) {
-            found = value_after(l, at).map(|v| (next, v));
+            found = value_after(l, at).map(|v| (next, ne, v));
         }
         next = ne + 1;
     }
-    if let Some((base, v)) = found {
+    if let Some((base, end, v)) = found {
         if !st.overlaps_secret(base + v.0, base + v.1) {
-            let ln = memchr::memchr(b'\n', &bytes[base..]).map_or(bytes.len(), |k| base + k);
-            push_value(e, bytes, base, &bytes[base..ln], v, strength, st);
+            push_value(e, bytes, base, &bytes[base..end], v, strength, st);
         }
     }
 }
