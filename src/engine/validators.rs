@@ -340,7 +340,7 @@ fn trigram(a: u8, b: u8, c: u8) -> usize {
 }
 
 /// The screen in front of the placeholder automaton: a bit per trigram that starts a word of
-/// three bytes or more, and the bytes of the shorter words (`<`, `${`, ...).
+/// three bytes or more, and the bytes of the shorter words (`${`, `{{`).
 struct WordScreen {
     trigrams: Box<[u64; 512]>,
     short: [bool; 256],
