@@ -507,7 +507,7 @@ pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
 // Private keys
 
 pub fn private_key(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
-    if at < st.key_until {
+    if at < st.key_until || !bytes[at..].starts_with(b"-----BEGIN") {
         return;
     }
     // -----BEGIN [WORDS ]PRIVATE KEY[ BLOCK]-----

@@ -594,7 +594,11 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     }
     let (ls, le) = super::detectors::line_window(bytes, at, 512, 2048);
     let line = &bytes[ls..le];
-    let (hit, hit_end) = (at - ls, end - ls);
+    let (mut hit, hit_end) = (at - ls, end - ls);
+    // A keyword may open with the byte before the key (`&appid`).
+    while hit < hit_end && !is_key_char(line[hit]) {
+        hit += 1;
+    }
     // The key: key characters around the keyword.
     let mut ks = hit;
     while ks > 0 && hit - ks < 64 && is_key_char(line[ks - 1]) {

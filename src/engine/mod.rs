@@ -58,9 +58,11 @@ enum Trigger {
     /// Run a rule anchored where its match must start: this many bytes before the hit.
     RuleAt(usize, usize),
     Generic,
-    InternalSuffix,
+    /// An internal suffix (`.corp`) that starts this many bytes before the hit (`orp`).
+    InternalSuffix(usize),
     PrivateIp,
-    PrivateKey,
+    /// A private key block whose `-----BEGIN` starts this many bytes before the hit (`-BEGIN`).
+    PrivateKey(usize),
 }
 
 /// A catalogue rule with a pattern, compiled.
@@ -494,11 +496,19 @@ impl Engine {
         };
         let on = |i: usize| infos[i].enabled;
         if on(builtins.internal_host) {
-            // ".int" stands for both ".internal" and ".intranet" (one keyword, not two).
-            for s in [".int", ".corp", ".local", ".lan", ".home.arpa"] {
+            // ".int" stands for both ".internal" and ".intranet" (one keyword, not two). ".corp" is
+            // found by "orp": ".co" opens every ".com", and a keyword's first three bytes are its
+            // fingerprint in the keyword pass.
+            for (s, back) in [
+                (".int", 0),
+                ("orp", 2),
+                (".local", 0),
+                (".lan", 0),
+                (".home.arpa", 0),
+            ] {
                 kw.entry(s.to_string())
                     .or_default()
-                    .push(Trigger::InternalSuffix);
+                    .push(Trigger::InternalSuffix(back));
             }
         }
         if on(builtins.private_ip) {
@@ -507,9 +517,10 @@ impl Engine {
             }
         }
         if on(builtins.private_key) {
-            kw.entry("-----BEGIN".into())
+            // "---" opens every Markdown rule and table: the keyword starts at the last dash.
+            kw.entry("-BEGIN".into())
                 .or_default()
-                .push(Trigger::PrivateKey);
+                .push(Trigger::PrivateKey(4));
         }
 
         // A keyword that contains another must also set off the shorter one's triggers, because
@@ -627,11 +638,17 @@ impl Engine {
                     Trigger::Rule(r) => self.run_rule(r, bytes, start, &mut st),
                     Trigger::RuleAt(r, off) => self.run_rule_at(r, bytes, start, off, &mut st),
                     Trigger::Generic => generic_hits.push((start, end)),
-                    Trigger::InternalSuffix => {
-                        detectors::internal_suffix(self, bytes, start, &mut st)
+                    Trigger::InternalSuffix(back) => {
+                        if let Some(at) = start.checked_sub(back) {
+                            detectors::internal_suffix(self, bytes, at, &mut st)
+                        }
                     }
                     Trigger::PrivateIp => detectors::private_ip(self, bytes, start, &mut st),
-                    Trigger::PrivateKey => detectors::private_key(self, bytes, start, &mut st),
+                    Trigger::PrivateKey(back) => {
+                        if let Some(at) = start.checked_sub(back) {
+                            detectors::private_key(self, bytes, at, &mut st)
+                        }
+                    }
                 }
             }
         }
