@@ -360,7 +360,7 @@ fn values_given_beside_their_names_and_in_wrappers() {
             "4a8abd53e9dd194b08d1c7c020660fde247a515d348ff602",
         ),
         (
-            "$pass = ConvertTo-SecureString \"Kq7ivCEFHfXYO6AGp\" -AsPlainText -Force",
+            "const webhookSecret = Buffer.from(\"Kq7ivCEFHfXYO6AGp\", \"utf8\");",
             "Kq7ivCEFHfXYO6AGp",
         ),
         // A .properties value with brackets in it, whole.
@@ -391,6 +391,86 @@ fn values_given_beside_their_names_and_in_wrappers() {
 }
 
 #[test]
+fn values_in_flags_escaped_json_and_plain_config() {
+    let e = engine();
+    let cases: &[(&str, &str)] = &[
+        // kubectl takes the pair as a flag's value.
+        (
+            "kubectl create secret generic app \\\n  --from-literal=DB_PASSWORD='Thistle_163pepper' \\",
+            "Thistle_163pepper",
+        ),
+        // A JSON body inside a JSON string (a HAR file's postData).
+        (
+            r#""text": "{\"email\":\"zoe@shop.io\",\"password\":\"vJHVWQqNhnbcFqVq0ASvf5\"}""#,
+            "vJHVWQqNhnbcFqVq0ASvf5",
+        ),
+        // The passwords people choose, bare in YAML and .properties.
+        ("db:\n  auth:\n    password: Summer2020!\n", "Summer2020!"),
+        ("spring.datasource.password=Fern2026!\n", "Fern2026!"),
+        // A .properties value with a comma in it, whole.
+        (
+            "spring.datasource.password=l8e34x,~BS0VX5s+TO\n",
+            "l8e34x,~BS0VX5s+TO",
+        ),
+        // ODBC's Pwd, and a WordPress salt whose first bytes look like a template reference.
+        (
+            "$odbc = \"Driver={ODBC Driver 18};Server=sql01;Uid=rpt;Pwd=Orchid%455quartz;\"",
+            "Orchid%455quartz",
+        ),
+        (
+            "define( 'AUTH_SALT',        '$$-?tfmpV78wL+WCd+:BT+l&K9U``}Z@`v!lZ{e^y{MffDDGs8gvEvYYmNP' );",
+            "$$-?tfmpV78wL+WCd+:BT+l&K9U``}Z@`v!lZ{e^y{MffDDGs8gvEvYYmNP",
+        ),
+    ];
+    for (text, value) in cases {
+        let found = spans(&e, text);
+        assert!(
+            found
+                .iter()
+                .any(|(v, r)| v == value && r == "generic_secret_assignment"),
+            "{text}: {found:?}"
+        );
+    }
+    // Variables stay variables.
+    for t in [
+        "password: pass2",
+        "password = cfg12",
+        "password: passwordInput!",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+}
+
+#[test]
+fn a_config_only_env_block_is_dotenv_when_it_names_internal_hosts() {
+    let e = engine();
+    let real = "Which of these are build-time?\n\nTZ=UTC\nSENTRY_ENVIRONMENT=production\nAPI_BASE_URL=https://api.stg.payments.internal/v2\nELASTIC_NODE=http://10.107.31.238:9200\nPORT=3000\n";
+    let f = e.scan(real);
+    let d: Vec<_> = f
+        .iter()
+        .filter(|f| f.category == Category::Dotenv)
+        .map(|f| &real[f.start..f.end])
+        .collect();
+    assert_eq!(
+        d,
+        ["TZ=UTC\nSENTRY_ENVIRONMENT=production\nAPI_BASE_URL=https://api.stg.payments.internal/v2\nELASTIC_NODE=http://10.107.31.238:9200\nPORT=3000"],
+        "{f:?}"
+    );
+    // An example file points at localhost: no dotenv finding.
+    let example = "Template:\nNODE_ENV=development\nREDIS_URL=redis://localhost:6379\nPORT=3000\nAPI_URL=http://127.0.0.1:8080\n";
+    assert!(
+        e.scan(example)
+            .iter()
+            .all(|f| f.category != Category::Dotenv),
+        "{:?}",
+        e.scan(example)
+    );
+    // Two pairs with an internal host are not yet a file.
+    let two = "DB_HOST=db01.payments.internal\nDB_PORT=5432\n";
+    assert!(e.scan(two).iter().all(|f| f.category != Category::Dotenv));
+}
+
+#[test]
 fn ids_public_keys_ciphertext_and_calls_stay_quiet() {
     for t in [
         // An idempotency key is a UUID, and a name field without a value field says nothing.
@@ -405,6 +485,17 @@ fn ids_public_keys_ciphertext_and_calls_stay_quiet() {
         "kind: SealedSecret\nspec:\n  encryptedData:\n    password: AgBZThC5jkGmmv/R/9rJOfJjCVZKZP69KFNVZ6t8ajwzuPDH67MSoTNXh4AO/FwS54hWZa/V2/QED1Ll\n",
         // Stripe's 3D Secure test card.
         "card 4000 0025 0000 3155 exp 12/34",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+    // A list of field names, a TypeScript type, a name made of words under an access key, and a
+    // published example IBAN.
+    for t in [
+        "const SECRET_FIELDS = ['password', 'token', 'client_secret', 'private_key'];",
+        "interface Session {\n  accessToken: string;\n}",
+        "[runners.cache.s3]\n  AccessKey = \"fc-runner-cache\"",
+        "IBAN: GB82 WEST 1234 5698 7654 32 (the example from the docs)",
+        "hash_password::<sha2::Sha256>(\"my_password\", \"abcd\", &mut buf);",
     ] {
         assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
     }

@@ -25,6 +25,9 @@ pub struct RuleSpec {
     pub validate: Option<Validator>,
     #[serde(default)]
     pub priority: Option<i32>,
+    /// The match may run onto the line after the keyword's (a command, then its output).
+    #[serde(default)]
+    pub next_line: bool,
     pub why: String,
     pub fix: String,
     #[serde(default)]
@@ -40,6 +43,8 @@ pub enum Validator {
     Jwt,
     NotPlaceholderPassword,
     Bearer,
+    /// Base64 of `user:password` (a registry's `auth`).
+    BasicAuth,
 }
 
 /// The parsed catalogue (parsed once per process; it is static data).

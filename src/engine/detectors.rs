@@ -1428,7 +1428,13 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                     break;
                 }
             }
-            if compact.len() == len && right_clear(bytes, end) && iban_mod97(&compact) {
+            if compact.len() == len
+                && right_clear(bytes, end)
+                && iban_mod97(&compact)
+                && !validators::EXAMPLE_IBANS
+                    .iter()
+                    .any(|x| x.as_bytes() == compact.as_slice())
+            {
                 push(b.iban, s, end);
             }
         }
@@ -1570,6 +1576,8 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
     st.note_secret_spans(&e.infos);
     let secret_spans = std::mem::take(&mut st.secret_spans);
     let mut lines: Vec<(usize, usize, EnvLine)> = Vec::new();
+    // Starts of internal findings, sorted: made when a block first asks.
+    let mut internal_starts: Option<Vec<usize>> = None;
     for &(h, _, _) in hits {
         if h < covered_until {
             continue;
@@ -1646,7 +1654,9 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
             .iter()
             .take_while(|&&(s, _)| s < be)
             .any(|&(_, end)| end <= be);
-        // A block holding a secret finding needs no look at its keys.
+        // A block holding a secret finding needs no look at its keys. A block of three pairs or
+        // more that names internal hosts or addresses is a deployment's real configuration, not
+        // an example (examples point at localhost).
         let sensitive = has_secret_finding
             || pairs.any(|((ks, ke), (vs, ve))| {
                 let key = &bytes[ks..ke];
@@ -1654,7 +1664,27 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
                     .iter()
                     .any(|w| validators::memfind(key, w.as_bytes()))
                     && !harmless_value(&bytes[vs..ve])
-            });
+            })
+            || (lines
+                .iter()
+                .filter(|l| l.2 == EnvLine::Pair)
+                .nth(2)
+                .is_some()
+                && {
+                    let starts = internal_starts.get_or_insert_with(|| {
+                        let mut v: Vec<usize> = st
+                            .found
+                            .iter()
+                            .filter(|r| e.infos[r.info].category == Category::Internal)
+                            .map(|r| r.start)
+                            .collect();
+                        v.sort_unstable();
+                        v
+                    });
+                    starts
+                        .get(starts.partition_point(|&s| s < bs))
+                        .is_some_and(|&s| s < be)
+                });
         if sensitive {
             st.found.push(Raw {
                 info: e.builtins.dotenv,

@@ -292,7 +292,8 @@ fn key_strength(key: &[u8]) -> Option<Strength> {
             && !(last == b"key" && n >= 2 && is(segs.get(n - 2), key_qualifiers));
         return (!denied).then_some(Strength::Strong);
     }
-    (last == b"key" || last == b"auth").then_some(Strength::Weak)
+    // `AUTH_SALT` (WordPress): random bytes that sign sessions, weak like a bare key.
+    (last == b"key" || last == b"auth" || last == b"salt").then_some(Strength::Weak)
 }
 
 /// How the value was written.
@@ -475,7 +476,9 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
             }
         }
         Form::Bare | Form::Spaced => {
-            if dotted_code() || (identifier() && !(n >= 16 && ent >= 3.3 && has_digit)) {
+            if dotted_code()
+                || (identifier() && !(n >= 16 && ent >= 3.3 && has_digit) && !human_password(value))
+            {
                 return false;
             }
             let min = if form == Form::Spaced { 8 } else { 6 };
@@ -486,6 +489,26 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
                 && (form == Form::Bare || has_digit)
         }
     }
+}
+
+/// The shape people give passwords: a word, two or more digits, at most one symbol after them
+/// (`Summer2024!`, `letmein2024!`, `Dragon2023`). A capital or the symbol sets it apart from a
+/// variable (`pass2`, `cfg12`).
+fn human_password(v: &[u8]) -> bool {
+    let letters = v.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let digits = v[letters..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let rest = &v[letters + digits..];
+    let symbol = matches!(
+        rest,
+        [b'!' | b'@' | b'#' | b'$' | b'%' | b'&' | b'*' | b'?']
+    );
+    letters >= 3
+        && digits >= 2
+        && (rest.is_empty() || symbol)
+        && (v[0].is_ascii_uppercase() || symbol)
 }
 
 /// `8-4-4-4-12` hex digits.
@@ -559,6 +582,13 @@ fn read_value(line: &[u8], i: usize, bare_form: Form) -> Option<(usize, usize, F
     if matches!(q, b'"' | b'\'' | b'`') {
         let s = i + 1;
         let e = s + line[s..].iter().position(|&b| b == q)?;
+        return Some((s, e, Form::Quoted));
+    }
+    // A string inside a JSON string: `\"password\":\"...\"`.
+    if q == b'\\' && matches!(line.get(i + 1), Some(b'"' | b'\'')) {
+        let s = i + 2;
+        let close = [b'\\', line[i + 1]];
+        let e = s + line[s..].windows(2).position(|w| w == close)?;
         return Some((s, e, Form::Quoted));
     }
     let s = i;
@@ -635,8 +665,11 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
         None if key == b"appid" && matches!(before, b'?' | b'&') => Strength::Weak,
         None => return,
     };
-    // Inside a value (`arn:aws:secretsmanager:...`, `a=b-token`) the word is not a key.
-    if matches!(before, b':' | b'=' | b'/' | b'@' | b'+' | b'\\') {
+    // Inside a value (`arn:aws:secretsmanager:...`, `a=b-token`) the word is not a key, unless a
+    // command-line flag takes the pair (`--from-literal=DB_PASSWORD=...`, `--build-arg=K=V`).
+    if matches!(before, b':' | b'=' | b'/' | b'@' | b'+' | b'\\')
+        && !(before == b'=' && flag_before(line, ks - 1))
+    {
         return;
     }
     let found = match strength {
@@ -644,8 +677,35 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
         _ => find_value(line, ks, ke, before, strength),
     };
     if let Some((vs, ve, form)) = found {
-        push_value(e, bytes, ls, line, (vs, ve, form), strength, st);
+        push_value(e, bytes, ls, line, (vs, ve, form), (key, strength), st);
     }
+}
+
+/// Lowercase words of two letters or more, joined by `-` or `_`: `fc-runner-cache`.
+fn slug(v: &[u8]) -> bool {
+    v.split(|&b| b == b'-' || b == b'_')
+        .all(|w| w.len() >= 2 && w.iter().all(u8::is_ascii_lowercase))
+        && v.iter().any(|&b| b == b'-' || b == b'_')
+}
+
+/// A key that names a password (`DB_PASSWORD`, `pwd`, `passphrase`).
+fn password_key(key: &[u8]) -> bool {
+    let lower = key.to_ascii_lowercase();
+    memfind(&lower, b"pass") || memfind(&lower, b"pw")
+}
+
+/// Whether `line[..eq]` ends with a long command-line flag (`--from-literal`), whose value is the
+/// `KEY=VALUE` pair that follows the `=` at `eq`.
+fn flag_before(line: &[u8], eq: usize) -> bool {
+    let word = line[..eq]
+        .rsplit(|b| b.is_ascii_whitespace())
+        .next()
+        .unwrap_or_default();
+    word.len() > 2
+        && word.starts_with(b"--")
+        && word[2..]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || *b == b'-')
 }
 
 /// Records the value `vs..ve` of `line` (which starts at `ls` in `bytes`) if it holds a credential.
@@ -655,14 +715,19 @@ fn push_value(
     ls: usize,
     line: &[u8],
     (vs, ve, form): (usize, usize, Form),
-    strength: Strength,
+    (key, strength): (&[u8], Strength),
     st: &mut State,
 ) {
+    let value = &line[vs..ve];
+    // Lowercase words joined by dashes (`fc-runner-cache`) name something; only a password may
+    // be a passphrase.
+    if slug(value) && !password_key(key) {
+        return;
+    }
     let next = line
         .get(ve + usize::from(form == Form::Quoted))
         .copied()
         .unwrap_or(b' ');
-    let value = &line[vs..ve];
     if value_ok(value, form, strength, next) && !sealed(bytes, ls + vs, value) {
         st.found.push(Raw {
             info: e.builtins.generic,
@@ -780,9 +845,21 @@ fn pair_assignment(
     }
     if let Some((base, end, v)) = found {
         if !st.overlaps_secret(base + v.0, base + v.1) {
-            push_value(e, bytes, base, &bytes[base..end], v, strength, st);
+            push_value(e, bytes, base, &bytes[base..end], v, (key, strength), st);
         }
     }
+}
+
+/// Whether the quoted key at `ks` opens an argument list or a pair: `(` or `{` before its quote.
+fn opens_arguments(line: &[u8], ks: usize) -> bool {
+    let mut i = ks;
+    if i > 0 && matches!(line[i - 1], b'"' | b'\'' | b'`') {
+        i -= 1;
+    }
+    while i > 0 && line[i - 1] == b' ' {
+        i -= 1;
+    }
+    i > 0 && matches!(line[i - 1], b'(' | b'{')
 }
 
 /// Finds the value that a key at `ks..ke` of `line` is given, in the forms the module lists.
@@ -800,6 +877,11 @@ fn find_value(
         closed_quote |= line[i] != b']';
         i += 1;
     }
+    // The escaped closing quote of a key inside a JSON string: `\"password\":`.
+    if i == ke && line[i..].starts_with(b"\\\"") {
+        closed_quote = true;
+        i += 2;
+    }
     let j = skip_spaces(line, i);
     let c = *line.get(j).unwrap_or(&b'\n');
     // XML element: <password>value</password>
@@ -815,7 +897,8 @@ fn find_value(
         || line[j..].starts_with(b"<-")
     {
         2
-    } else if c == b'=' || c == b':' {
+    } else if c == b'=' || (c == b':' && line.get(j + 1) != Some(&b':')) {
+        // (`::` is a path, `hash_password::<Sha256>`, not an assignment.)
         1
     } else {
         0
@@ -850,13 +933,19 @@ fn find_value(
                 line.get(e),
                 Some(b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'<' | b'>')
             );
-            if line_key && stopped {
+            // A separator (`,;&`) inside the line's last token is the value's own; one that ends
+            // it (`accessToken: string;`) is not.
+            let separated = matches!(line.get(e), Some(b',' | b';' | b'&'));
+            if line_key && (stopped || separated) {
                 let mut run = e;
                 while run < line.len()
                     && !line[run].is_ascii_whitespace()
                     && !matches!(line[run], b'"' | b'\'' | b'`')
                 {
                     run += 1;
+                }
+                if separated && (run == e + 1 || !line[run..].iter().all(u8::is_ascii_whitespace)) {
+                    return found;
                 }
                 // Symbols no call or index holds (`get_password(user)` has none).
                 let symbols = line[s..run].iter().any(|b| {
@@ -878,7 +967,9 @@ fn find_value(
         let v = skip_spaces(line, j + 1);
         return read_value(line, v, Form::Bare).filter(|x| x.2 == Form::Quoted);
     }
-    if closed_quote && c == b',' {
+    // (Only as a call's or a pair's first item: inside a list, `['password', 'client_secret']`,
+    // the next item is another name.)
+    if closed_quote && c == b',' && opens_arguments(line, ks) {
         let v = skip_spaces(line, j + 1);
         return read_value(line, v, Form::Bare).filter(|x| x.2 == Form::Quoted);
     }

@@ -73,6 +73,7 @@ struct CompiledRule {
     secret_groups: Vec<usize>,
     entropy: Option<f64>,
     validate: Option<Validator>,
+    next_line: bool,
     /// The same pattern, for anchored searches, when every match starts with a literal that holds
     /// one of the rule's keywords at a fixed place.
     anchored: Option<Anchored>,
@@ -476,6 +477,7 @@ impl Engine {
                 secret_groups,
                 entropy: spec.entropy,
                 validate: spec.validate,
+                next_line: spec.next_line,
                 anchored,
                 split,
             });
@@ -710,6 +712,7 @@ impl Engine {
         };
         // The line from the start; the text before it stays visible to `\b`.
         let (_, we) = detectors::line_window(bytes, at, 0, 8192);
+        let we = rule_window_end(rule, bytes, we);
         if bytes[start..at].contains(&b'\n') {
             return;
         }
@@ -752,6 +755,7 @@ impl Engine {
         match rule.validate {
             Some(Validator::Jwt) => validators::jwt_ok(value) && !validators::is_placeholder(value),
             Some(Validator::NotPlaceholderPassword) => !validators::is_placeholder_password(value),
+            Some(Validator::BasicAuth) => validators::basic_auth_ok(value),
             Some(Validator::Bearer) => {
                 !validators::is_placeholder(value) && value.iter().any(u8::is_ascii_digit)
             }
@@ -764,9 +768,10 @@ impl Engine {
         if at < st.scanned_until[r] {
             return;
         }
-        let (ws, we) = detectors::line_window(bytes, at, 1024, 8192);
-        st.scanned_until[r] = we;
         let rule = &self.rules[r];
+        let (ws, we) = detectors::line_window(bytes, at, 1024, 8192);
+        let we = rule_window_end(rule, bytes, we);
+        st.scanned_until[r] = we;
         let window = &bytes[ws..we];
         let mut locs = rule.regex.capture_locations();
         // Without captures when the secret is the whole match or the split form can place it.
@@ -934,6 +939,16 @@ impl Engine {
             .map(|f| f.verdict)
             .max()
             .unwrap_or(Verdict::Safe)
+    }
+}
+
+/// Where a rule's search window ends, given where the keyword's line ends: there, or for a rule
+/// whose match may run onto the next line, at that line's end (at most 8 KiB on).
+fn rule_window_end(rule: &CompiledRule, bytes: &[u8], line_end: usize) -> usize {
+    if rule.next_line && line_end < bytes.len() {
+        detectors::line_window(bytes, line_end + 1, 0, 8192).1
+    } else {
+        line_end
     }
 }
 

@@ -273,6 +273,21 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "4eC39HqLyjWDarjtT1zdp7dc",
 ];
 
+/// IBANs that standards bodies and references publish as examples (the IBAN registry, the ECBS,
+/// Wikipedia): documentation, like AKIAIOSFODNN7EXAMPLE.
+pub const EXAMPLE_IBANS: &[&str] = &[
+    "GB82WEST12345698765432",
+    "GB29NWBK60161331926819",
+    "GB33BUKB20201555555555",
+    "DE89370400440532013000",
+    "FR1420041010050500013M02606",
+    "NL91ABNA0417164300",
+    "ES9121000418450200051332",
+    "IT60X0542811101000000123456",
+    "CH9300762011623852957",
+    "BE68539007547034",
+];
+
 /// Card numbers that payment providers publish for testing.
 pub const TEST_CARDS: &[&str] = &[
     "4242424242424242",
@@ -493,8 +508,20 @@ pub fn is_stand_in_password(value: &[u8]) -> bool {
     {
         return true;
     }
-    // Template references: $VAR, ${VAR}, %VAR%, {{ var }}, <var>, :var
-    matches!(value.first(), Some(b'$' | b'%' | b'{' | b'<' | b'[' | b':'))
+    // Template references: $VAR, ${VAR}, $(cmd), $1, %VAR%, {{ var }}, {var}, <var>, [var], :var
+    // (and bcrypt's `$2b$12$...`, a hash). A random value may open with one of those bytes too (a
+    // WordPress salt `$$-?tf...`): the reference needs a name, a digit or a bracket after it.
+    let name = |i: usize| {
+        value
+            .get(i)
+            .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+    };
+    match value.first() {
+        Some(b'$') => name(1) || matches!(value.get(1), Some(b'{' | b'(' | b'0'..=b'9')),
+        Some(b'{') => name(1) || matches!(value.get(1), Some(b'{' | b'$' | b' ')),
+        Some(b'%' | b'<' | b'[' | b':') => name(1),
+        _ => false,
+    }
 }
 
 /// Decodes base64url (or standard base64) without padding; None on bad input.
@@ -526,6 +553,22 @@ pub fn b64_decode(s: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Base64 of `user:password`: printable, a user before the first colon, and a password after it
+/// that is no placeholder.
+pub fn basic_auth_ok(value: &[u8]) -> bool {
+    let Some(plain) = b64_decode(value) else {
+        return false;
+    };
+    let Some(colon) = plain.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (user, pass) = (&plain[..colon], &plain[colon + 1..]);
+    !user.is_empty()
+        && !pass.is_empty()
+        && plain.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+        && !is_placeholder_password(pass)
 }
 
 /// A JWT's first segment decodes to a JSON header naming an algorithm or a type.
@@ -649,6 +692,26 @@ mod tests {
         assert!(is_placeholder_password(b"${DB_PASSWORD}"));
         assert!(is_placeholder_password(b"password"));
         assert!(!is_placeholder_password(b"Winter_2024!171"));
+        // Template references need a name, a digit or a bracket after their opening byte.
+        for t in [
+            &b"$HOME"[..],
+            b"$(pass show db)",
+            b"$2b$12$KIXQJ1mhk2yWb6eYqYgZ.O",
+            b"%DB_PASSWORD%",
+            b"{{ db_password }}",
+            b"{password}",
+            b":password",
+        ] {
+            assert!(is_stand_in_password(t), "{}", String::from_utf8_lossy(t));
+        }
+        for t in [
+            &b"$$-?tfmpV78wL+WCd"[..],
+            b"%%7Kq!x2",
+            b"{#Zq8!vB",
+            b":-)Kq7v",
+        ] {
+            assert!(!is_stand_in_password(t), "{}", String::from_utf8_lossy(t));
+        }
     }
 
     #[test]
