@@ -471,6 +471,68 @@ fn a_config_only_env_block_is_dotenv_when_it_names_internal_hosts() {
 }
 
 #[test]
+fn look_alikes_from_real_configs_and_code_stay_quiet() {
+    for t in [
+        // Deployment tools' tokens, SOPS ciphertext, Key Vault references, YAML tags.
+        "\"Smtp\": { \"Password\": \"#{SmtpPassword}#\" }",
+        "\"Password\": \"__DB_PASSWORD__\"",
+        "password = %(DB_PASSWORD)s",
+        "spring.datasource.password=@db.password@",
+        "password: !env_var INFLUX_PASSWORD",
+        "password: ENC[AES256_GCM,data:Tr3kPq9Zx0vW,iv:kq8Zx0Lm3Vb7Nc2Xa9Sd,tag:p0Oi9Uy8,type:str]",
+        "\"value\": \"@Microsoft.KeyVault(VaultName=kv-demo;SecretName=db-password)\"",
+        // Metadata about tokens and passwords, and names of Secret objects.
+        "token.scopes=read,write",
+        "password_encryption = scram-sha-256",
+        "--set auth.existingSecret=pg-credentials-v2",
+        "  remoteRef:\n    key: prod/payments/stripe-api-key-v2",
+        "partition_key: tenant#2024-05#orders-archive",
+        // Calls and paths in code.
+        "    password = models.CharField(max_length=128)",
+        "    token := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)",
+        "    auto token = std::make_unique<Token>(raw);",
+        // .env keys that only contain a secret word, or are about one.
+        "KEYCLOAK_REALM=myrealm\nTOKENIZER_NAME=bert-base-uncased\nBYPASS_CACHE_PATHS=/health,/metrics\n",
+        "API_KEY_HEADER=X-Api-Key\nPUBLIC_KEY_PATH=./keys/jwt.pub\nPASSWORD_POLICY=strong\n",
+        // Cookies that hold no session, vault fields that hold no secret, uid:gid.
+        "Cookie: sidebar_state=collapsedleftpanel00; theme=dark",
+        "vault read -field=token_type auth/approle/role/ci\nservice\n",
+        "docker run --user 1000:1000 alpine id",
+        // Package names, files, Kubernetes' default domain, systemd units, Kotlin labels.
+        "logging.level.io.grpc.internal=WARN",
+        "make -f Makefile.local dev",
+        "clusterDomain: cluster.local",
+        "systemctl restart wg-quick@wg0.service",
+        "this@MainActivity.startActivity(intent)",
+        "git clone https://x-token-auth@bitbucket.org/acme/app.git",
+        // `tel` inside a word labels no phone; `ssn` inside a word labels no SSN.
+        "telemetry: stateless, max 2147483647 events",
+        "import classnames from 'classnames';\nconst MAX_UPLOAD_BYTES = 104857600;",
+        // RFC 7617's example credentials.
+        "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+    // The same forms with real values are still found.
+    for (t, rule) in [
+        (
+            "Cookie: theme=dark; connect.sid=s%3Aq8Zr3KfL0pW2mX7vT9bN4cY6",
+            "session_cookie",
+        ),
+        (
+            "vault kv get -field=db_password secret/app\nq8Zr3KfL0pW2mX7v\n",
+            "vault_field_output",
+        ),
+        (
+            "docker login -u ci --password x; curl -u ci:q8Zr3KfL0pW2 https://x",
+            "curl_user_password",
+        ),
+    ] {
+        assert!(rules(t).iter().any(|r| r == rule), "{t}: {:?}", rules(t));
+    }
+}
+
+#[test]
 fn ids_public_keys_ciphertext_and_calls_stay_quiet() {
     for t in [
         // An idempotency key is a UUID, and a name field without a value field says nothing.

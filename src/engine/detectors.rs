@@ -192,8 +192,10 @@ fn prev(bytes: &[u8], i: usize) -> u8 {
 const RESERVED_DOMAINS: &[&str] = &["example.com", "example.org", "example.net"];
 const RESERVED_TLDS: &[&str] = &["test", "example", "invalid", "localhost", "local"];
 const FILE_TLDS: &[&str] = &[
-    "png", "jpg", "jpeg", "gif", "svg", "webp", "js", "mjs", "ts", "css", "json", "map", "ico",
-    "py", "rs", "go", "txt", "md",
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "js", "mjs", "ts", "css", "json", "map",
+    "ico", "py", "rs", "go", "txt", "md",
+    // systemd instance units: `wg-quick@wg0.service`, `postgresql@15-main.service`
+    "service", "socket", "timer", "mount", "target",
 ];
 
 fn is_local_char(b: u8) -> bool {
@@ -253,8 +255,12 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     // The line up to the local part, found only when a check needs it: most `@`s fail the host
     // checks first.
     let line_before = || &bytes[memchr::memrchr(b'\n', &bytes[..s]).map_or(0, |i| i + 1)..s];
-    // `scheme://user:pass@host`: the part before '@' is a URL's credentials, not a mailbox
-    // (but `mailto:x@y` is a mailbox). Checked first: a URL's host needs no further look.
+    // `scheme://user:pass@host`, `scheme://user@host`: the part before '@' is a URL's
+    // credentials, not a mailbox (but `mailto:x@y` is a mailbox). Checked first: a URL's host
+    // needs no further look.
+    if s >= 3 && &bytes[s - 3..s] == b"://" {
+        return;
+    }
     if prev(bytes, s) == b':' {
         let line_before = line_before();
         let token_start = line_before
@@ -279,7 +285,9 @@ pub fn email(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         return;
     };
     let tld = &domain[dot + 1..];
-    if tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) || dot == 0 {
+    // A top-level domain is one case (`.com`, `.COM`); `this@MainActivity.startActivity` is code.
+    let one_case = tld.iter().all(u8::is_ascii_lowercase) || tld.iter().all(u8::is_ascii_uppercase);
+    if tld.len() < 2 || !one_case || dot == 0 {
         return;
     }
     let ends_with = |suffix: &str| {
@@ -349,6 +357,8 @@ const WELL_KNOWN_HOSTS: &[&str] = &[
     "kubernetes.docker.internal",
     "host.containers.internal",
     "metadata.google.internal",
+    // Every Kubernetes cluster's default DNS domain (its services' names under it are internal).
+    "cluster.local",
 ];
 
 /// Lines that are source-code module paths (`package com.acme.internal;`, `from app.internal import x`).
@@ -396,6 +406,7 @@ pub fn internal_suffix(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         .iter()
         .any(|h| host.eq_ignore_ascii_case(h.as_bytes()))
         || is_module_line(bytes, at)
+        || reverse_dns(host)
     {
         return;
     }
@@ -404,6 +415,18 @@ pub fn internal_suffix(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         start: s,
         end,
     });
+}
+
+/// A Java or Kotlin package name (`com.acme.internal`, `logging.level.io.grpc.internal`): reverse
+/// DNS, so a label before the last two is a top-level domain. Or a file (`Makefile.local`).
+fn reverse_dns(host: &[u8]) -> bool {
+    const TLDS: &[&[u8]] = &[
+        b"com", b"org", b"net", b"io", b"dev", b"edu", b"gov", b"de", b"uk", b"fr", b"nl",
+    ];
+    let labels: Vec<&[u8]> = host.split(|&b| b == b'.').collect();
+    let n = labels.len();
+    let file = n == 2 && labels[0].len() > 4 && labels[0].to_ascii_lowercase().ends_with(b"file");
+    file || (n >= 3 && labels[..n - 2].iter().any(|l| TLDS.contains(l)))
 }
 
 pub fn policy_domain(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
@@ -1326,8 +1349,8 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         // in a row, or 3 2 4 with spaces.
         let context = (shape.solid_digits >= 9 || shape.ssn_space) && {
             let around = &bytes[ws.saturating_sub(300)..we];
-            validators::contains_ci(around, b"ssn")
-                || validators::contains_ci(around, b"social security")
+            validators::contains_word_ci(around, b"ssn", false)
+                || validators::contains_word_ci(around, b"social security", false)
         };
         let plain = context.then_some(&e.pii.ssn_plain);
         let dashed = shape.ssn_dash.then_some(&e.pii.ssn);
@@ -1355,18 +1378,20 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         // Ten bare digits are a phone number only when labelled so (`phone: 4155552671`).
         let labelled = shape.solid_digits >= 10 && e.pii.phone_bare.is_match(w) && {
             let around = &bytes[ws.saturating_sub(40)..we];
+            // Words, not parts of words: `tel` is no label inside `telemetry` or `stateless`.
             [
-                &b"phone"[..],
-                b"tel",
-                b"mobile",
-                b"cell",
-                b"fax",
-                b"sms",
-                b"whatsapp",
-                b"call ",
+                (&b"phone"[..], false),
+                (b"telephone", false),
+                (b"tel", true),
+                (b"mobile", false),
+                (b"cell", false),
+                (b"fax", false),
+                (b"sms", false),
+                (b"whatsapp", false),
+                (b"call ", false),
             ]
             .iter()
-            .any(|k| validators::contains_ci(around, k))
+            .any(|&(k, whole)| validators::contains_word_ci(around, k, whole))
         };
         let bare = labelled.then_some(&e.pii.phone_bare);
         let intl = shape.intl.then_some(&e.pii.phone_intl);
@@ -1528,6 +1553,58 @@ const SECRET_KEY_WORDS: &[&str] = &[
     "CONNECTION",
 ];
 
+/// Whether a `.env` key names a credential: one of its `_` segments is a secret word (or ends
+/// with one: `APIKEY`, `DBPASSWORD`), and the last segment does not say it is about the secret
+/// (`API_KEY_HEADER`, `PUBLIC_KEY_PATH`, `PASSWORD_POLICY`). Segments, not substrings:
+/// `KEYCLOAK_REALM`, `TOKENIZER_NAME`, `BYPASS_CACHE` name no credential.
+fn env_secret_key(key: &[u8]) -> bool {
+    const ABOUT: &[&[u8]] = &[
+        b"PATH",
+        b"PATHS",
+        b"FILE",
+        b"HEADER",
+        b"POLICY",
+        b"NAME",
+        b"TYPE",
+        b"ID",
+        b"LENGTH",
+        b"TTL",
+        b"EXPIRY",
+        b"ALGORITHM",
+        b"ENABLED",
+        b"PREFIX",
+        b"ISSUER",
+        b"AUDIENCE",
+        b"SUBJECT",
+        b"SCOPE",
+        b"SCOPES",
+        b"URL",
+        b"ENDPOINT",
+        b"HOST",
+        b"PORT",
+    ];
+    let upper = key.to_ascii_uppercase();
+    if SECRET_KEY_WORDS
+        .iter()
+        .any(|w| w.contains('_') && validators::memfind(&upper, w.as_bytes()))
+    {
+        return true;
+    }
+    let segs: Vec<&[u8]> = upper.split(|&b| b == b'_').collect();
+    if segs.iter().any(|s| matches!(*s, b"PUBLIC" | b"SITE"))
+        || segs.last().is_some_and(|l| ABOUT.contains(l))
+    {
+        return false;
+    }
+    // `PASS` opens its word (`PASSWORD`, `PASSPHRASE`); the others may end one (`APIKEY`).
+    segs.iter().any(|s| {
+        s.starts_with(b"PASS")
+            || SECRET_KEY_WORDS
+                .iter()
+                .any(|w| !w.contains('_') && *w != "PASS" && s.ends_with(w.as_bytes()))
+    })
+}
+
 fn harmless_value(v: &[u8]) -> bool {
     let v = v.trim_ascii();
     let v = v
@@ -1659,11 +1736,7 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
         // an example (examples point at localhost).
         let sensitive = has_secret_finding
             || pairs.any(|((ks, ke), (vs, ve))| {
-                let key = &bytes[ks..ke];
-                SECRET_KEY_WORDS
-                    .iter()
-                    .any(|w| validators::memfind(key, w.as_bytes()))
-                    && !harmless_value(&bytes[vs..ve])
+                env_secret_key(&bytes[ks..ke]) && !harmless_value(&bytes[vs..ve])
             })
             || (lines
                 .iter()

@@ -125,12 +125,16 @@ const KEY_QUALIFIERS: &[&str] = &[
 /// above.
 const DENY_LAST: &[&str] = &[
     "alg",
+    "algo",
     "algorithm",
     "arn",
+    "audience",
     "bits",
     "budget",
     "bytes",
     "changed",
+    "chars",
+    "charset",
     "class",
     "col",
     "column",
@@ -143,7 +147,10 @@ const DENY_LAST: &[&str] = &[
     "digest",
     "dir",
     "display",
+    "duration",
     "enabled",
+    "encoder",
+    "encryption",
     "endpoint",
     "env",
     "error",
@@ -180,6 +187,7 @@ const DENY_LAST: &[&str] = &[
     "limit",
     "location",
     "manager",
+    "maps",
     "max",
     "message",
     "method",
@@ -205,6 +213,8 @@ const DENY_LAST: &[&str] = &[
     "rules",
     "schema",
     "scheme",
+    "scope",
+    "scopes",
     "secrets",
     "service",
     "size",
@@ -230,6 +240,7 @@ const DENY_LAST: &[&str] = &[
     "user",
     "username",
     "validator",
+    "validity",
     "var",
     "version",
     "visible",
@@ -282,6 +293,10 @@ fn key_strength(key: &[u8]) -> Option<Strength> {
     let last = segs.get(n - 1);
     let is = |w: &[u8], set: &WordSet| set.contains(w);
     let (key_qualifiers, deny_last) = word_sets();
+    // `existingSecret: pg-credentials` names a Kubernetes Secret object.
+    if segs.iter().any(|s| s == b"existing") {
+        return None;
+    }
     let strong = segs.iter().any(|s| {
         s == b"pass" || s == b"pw" || STRONG_ENDINGS.iter().any(|e| s.ends_with(e.as_bytes()))
     }) || (1..n).any(|i| segs.get(i) == b"key" && is(segs.get(i - 1), key_qualifiers));
@@ -291,6 +306,33 @@ fn key_strength(key: &[u8]) -> Option<Strength> {
         let denied = is(last, deny_last)
             && !(last == b"key" && n >= 2 && is(segs.get(n - 2), key_qualifiers));
         return (!denied).then_some(Strength::Strong);
+    }
+    // A key into data, or one that is public by design, is no credential: `partition_key`,
+    // `cache_key`, `publicKey`, reCAPTCHA's `siteKey`.
+    const DATA_KEYS: &[&[u8]] = &[
+        b"partition",
+        b"object",
+        b"cache",
+        b"translation",
+        b"sort",
+        b"primary",
+        b"foreign",
+        b"routing",
+        b"lookup",
+        b"public",
+        b"site",
+        b"gpg",
+        b"pgp",
+        b"row",
+        b"shard",
+        b"dedup",
+        b"i18n",
+        b"map",
+        b"dict",
+        b"hash",
+    ];
+    if last == b"key" && n >= 2 && DATA_KEYS.contains(&segs.get(n - 2)) {
+        return None;
     }
     // `AUTH_SALT` (WordPress): random bytes that sign sessions, weak like a bare key.
     (last == b"key" || last == b"auth" || last == b"salt").then_some(Strength::Weak)
@@ -335,8 +377,20 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     if is_placeholder(value) || is_stand_in_password(value) {
         return false;
     }
-    // A YAML tag (`!vault |`, `!Ref`), not a value.
-    if value[0] == b'!' && value[1..].iter().all(u8::is_ascii_alphabetic) {
+    // A YAML tag (`!vault |`, `!Ref`, `!env_var`), not a value.
+    if value[0] == b'!'
+        && value[1..]
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || *b == b'_')
+    {
+        return false;
+    }
+    // A path in code: `std::nullopt`, `Foo::BAR`.
+    if memfind(value, b"::")
+        && value
+            .split(|&b| b == b':')
+            .all(|p| p.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'))
+    {
         return false;
     }
     let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
@@ -378,6 +432,9 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
         b"pk_live_",
         b"pk_test_",
         b"$(",
+        // SOPS ciphertext (meant to be committed) and Azure's Key Vault references.
+        b"enc[aes256_gcm,",
+        b"@microsoft.keyvault(",
     ];
     const WORDS: &[&[u8]] = &[
         b"true",
@@ -454,8 +511,11 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
                 .all(|w| !(w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase()))
     };
     if strength == Strength::Weak {
-        // An id under a bare `key` (`idempotency_key`, a cache key) is a UUID, not a secret.
+        // An id under a bare `key` (`idempotency_key`, a cache key) is a UUID, not a secret; a
+        // lowercase path (`prod/payments/stripe-api-key-v2`) names where a secret is kept.
+        let path = uppers == 0 && value.contains(&b'/');
         return n >= 16
+            && !path
             && ent >= 3.5
             && has_digit
             && (uppers + lowers) > 0
@@ -936,7 +996,12 @@ fn find_value(
             // A separator (`,;&`) inside the line's last token is the value's own; one that ends
             // it (`accessToken: string;`) is not.
             let separated = matches!(line.get(e), Some(b',' | b';' | b'&'));
-            if line_key && (stopped || separated) {
+            // A call (`models.CharField(max_length=128)`, `jwt.NewWithClaims(a, b)`) is code.
+            let call = matches!(line.get(e), Some(b'(' | b'<' | b'['))
+                && line[s..e]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'$'));
+            if line_key && (stopped || separated) && !call {
                 let mut run = e;
                 while run < line.len()
                     && !line[run].is_ascii_whitespace()

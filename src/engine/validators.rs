@@ -270,6 +270,11 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "here_",
     // Documentation samples that are published on purpose: jwt.io's signature, Stripe's docs key.
     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    // RFC 7617's and MDN's Basic credentials (Aladdin, open sesame).
+    "QWxhZGRpbjpvcGVuIHNlc2FtZQ",
+    "YWxhZGRpbjpvcGVuc2VzYW1l",
+    "not-a-real",
+    "not_a_real",
     "4eC39HqLyjWDarjtT1zdp7dc",
 ];
 
@@ -443,6 +448,24 @@ fn distinct_alnum(value: &[u8]) -> usize {
     sum(b'0'..=b'9') + sum(b'A'..=b'Z') + sum(b'a'..=b'z')
 }
 
+/// Whether `hay` contains `needle_lower` (lowercase ASCII, ignoring case) where a word starts:
+/// not after a letter. With `whole`, not before a letter either.
+pub fn contains_word_ci(hay: &[u8], needle_lower: &[u8], whole: bool) -> bool {
+    let Some((&first, rest)) = needle_lower.split_first() else {
+        return false;
+    };
+    if hay.len() < needle_lower.len() {
+        return false;
+    }
+    let starts = &hay[..=hay.len() - needle_lower.len()];
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), starts).any(|i| {
+        let end = i + needle_lower.len();
+        hay[i + 1..end].eq_ignore_ascii_case(rest)
+            && (i == 0 || !hay[i - 1].is_ascii_alphabetic())
+            && (!whole || hay.get(end).is_none_or(|b| !b.is_ascii_alphabetic()))
+    })
+}
+
 /// Whether `hay` contains `needle_lower` (lowercase ASCII), ignoring ASCII case. No allocation:
 /// memchr finds the candidates for the first byte (either case), then the rest is compared.
 pub fn contains_ci(hay: &[u8], needle_lower: &[u8]) -> bool {
@@ -516,10 +539,23 @@ pub fn is_stand_in_password(value: &[u8]) -> bool {
             .get(i)
             .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
     };
+    // Deployment tools' tokens: `#{Var}#` (Azure DevOps), `__VAR__`, `@var@` (Maven filtering),
+    // `%(var)s` (configparser).
+    let wrapped = |open: &[u8], close: &[u8]| {
+        value.len() > open.len() + close.len()
+            && value.starts_with(open)
+            && value.ends_with(close)
+            && name(open.len())
+    };
+    if wrapped(b"#{", b"}") || wrapped(b"#{", b"}#") || wrapped(b"__", b"__") || wrapped(b"@", b"@")
+    {
+        return true;
+    }
     match value.first() {
         Some(b'$') => name(1) || matches!(value.get(1), Some(b'{' | b'(' | b'0'..=b'9')),
         Some(b'{') => name(1) || matches!(value.get(1), Some(b'{' | b'$' | b' ')),
-        Some(b'%' | b'<' | b'[' | b':') => name(1),
+        Some(b'%') => name(1) || value.get(1) == Some(&b'('),
+        Some(b'<' | b'[' | b':') => name(1),
         _ => false,
     }
 }
