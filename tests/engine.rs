@@ -23,6 +23,19 @@ fn spans<'a>(e: &Engine, text: &'a str) -> Vec<(&'a str, String)> {
         .collect()
 }
 
+/// Asserts that the generic reader finds each value in its text.
+fn assert_generic_finds(e: &Engine, cases: &[(&str, &str)]) {
+    for (text, value) in cases {
+        let found = spans(e, text);
+        assert!(
+            found
+                .iter()
+                .any(|(v, r)| v == value && r == "generic_secret_assignment"),
+            "{text}: {found:?}"
+        );
+    }
+}
+
 #[test]
 fn finding_offsets_lines_and_columns() {
     let text = "first line\n  token = \"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\"\n";
@@ -379,15 +392,7 @@ fn values_given_beside_their_names_and_in_wrappers() {
             "iygHmfD0NKzZVw4BsdZPOxIlGNbaSagFT0wyB4nY",
         ),
     ];
-    for (text, value) in cases {
-        let found = spans(&e, text);
-        assert!(
-            found
-                .iter()
-                .any(|(v, r)| v == value && r == "generic_secret_assignment"),
-            "{text}: {found:?}"
-        );
-    }
+    assert_generic_finds(&e, cases);
 }
 
 #[test]
@@ -422,15 +427,7 @@ fn values_in_flags_escaped_json_and_plain_config() {
             "$$-?tfmpV78wL+WCd+:BT+l&K9U``}Z@`v!lZ{e^y{MffDDGs8gvEvYYmNP",
         ),
     ];
-    for (text, value) in cases {
-        let found = spans(&e, text);
-        assert!(
-            found
-                .iter()
-                .any(|(v, r)| v == value && r == "generic_secret_assignment"),
-            "{text}: {found:?}"
-        );
-    }
+    assert_generic_finds(&e, cases);
     // Variables stay variables.
     for t in [
         "password: pass2",

@@ -1722,6 +1722,7 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
         let (bs, be) = (first.0, last.1);
         covered_until = be.max(le);
         let pair_lines = lines.iter().filter(|l| l.2 == EnvLine::Pair);
+        let three_pairs = pair_lines.clone().nth(2).is_some();
         if pair_lines.clone().nth(1).is_none() {
             continue;
         }
@@ -1738,26 +1739,21 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
             || pairs.any(|((ks, ke), (vs, ve))| {
                 env_secret_key(&bytes[ks..ke]) && !harmless_value(&bytes[vs..ve])
             })
-            || (lines
-                .iter()
-                .filter(|l| l.2 == EnvLine::Pair)
-                .nth(2)
-                .is_some()
-                && {
-                    let starts = internal_starts.get_or_insert_with(|| {
-                        let mut v: Vec<usize> = st
-                            .found
-                            .iter()
-                            .filter(|r| e.infos[r.info].category == Category::Internal)
-                            .map(|r| r.start)
-                            .collect();
-                        v.sort_unstable();
-                        v
-                    });
-                    starts
-                        .get(starts.partition_point(|&s| s < bs))
-                        .is_some_and(|&s| s < be)
+            || (three_pairs && {
+                let starts = internal_starts.get_or_insert_with(|| {
+                    let mut v: Vec<usize> = st
+                        .found
+                        .iter()
+                        .filter(|r| e.infos[r.info].category == Category::Internal)
+                        .map(|r| r.start)
+                        .collect();
+                    v.sort_unstable();
+                    v
                 });
+                starts
+                    .get(starts.partition_point(|&s| s < bs))
+                    .is_some_and(|&s| s < be)
+            });
         if sensitive {
             st.found.push(Raw {
                 info: e.builtins.dotenv,

@@ -710,12 +710,12 @@ impl Engine {
         let Some(a) = &rule.anchored else {
             return;
         };
-        // The line from the start; the text before it stays visible to `\b`.
-        let (_, we) = detectors::line_window(bytes, at, 0, 8192);
-        let we = rule_window_end(rule, bytes, we);
         if bytes[start..at].contains(&b'\n') {
             return;
         }
+        // The line from the start; the text before it stays visible to `\b`.
+        let (_, we) = detectors::line_window(bytes, at, 0, 8192);
+        let we = rule_window_end(rule, bytes, we);
         let input = Input::new(&bytes[..we])
             .range(start..we)
             .anchored(regex_automata::Anchored::Yes);
