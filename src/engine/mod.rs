@@ -954,7 +954,9 @@ fn rule_window_end(rule: &CompiledRule, bytes: &[u8], line_end: usize) -> usize 
 
 /// How many newlines `gap` holds, and where the last one is. Findings in dense text are a few
 /// lines apart: on such short gaps one pass of 8 bytes at a time (SWAR) beats memchr's count and
-/// memrchr, which each pay their SIMD set-up; long gaps go to memchr.
+/// memrchr, which each pay their SIMD set-up; long gaps go to memchr. The short pass has no branch
+/// per word (a newline every few words makes one unpredictable): counts add up lane by lane, the
+/// last word with a newline is kept by a select, and the tail is one zero-padded word.
 fn newlines(gap: &[u8]) -> (usize, Option<usize>) {
     if gap.len() >= 256 {
         return (
@@ -964,24 +966,38 @@ fn newlines(gap: &[u8]) -> (usize, Option<usize>) {
     }
     const ONES: u64 = 0x0101_0101_0101_0101;
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let (mut count, mut last) = (0usize, None);
+    // The high bit of each byte of `w` that is a newline, exactly (no carry crosses a byte).
+    let mask = |w: u64| {
+        let w = w ^ (ONES * u64::from(b'\n'));
+        !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7)
+    };
+    // Per-lane counts: fewer than 256 bytes hold fewer than 256 newlines, so neither a lane nor
+    // the total below overflows a byte.
+    let mut lanes = 0u64;
+    // The end of the last word that holds a newline, and that word's mask.
+    let (mut last_end, mut last_mask) = (0usize, 0u64);
+    let mut end = 0;
+    let mut word = |w: u64, end: usize| {
+        let m = mask(w);
+        lanes += m >> 7;
+        if m != 0 {
+            (last_end, last_mask) = (end, m);
+        }
+    };
     let mut chunks = gap.chunks_exact(8);
-    for (k, c) in chunks.by_ref().enumerate() {
-        let w = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'\n'));
-        // The high bit of each byte of `w` that is zero, exactly (no carry crosses a byte).
-        let zero = !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7);
-        if zero != 0 {
-            count += ((zero >> 7).wrapping_mul(ONES) >> 56) as usize;
-            last = Some(k * 8 + (63 - zero.leading_zeros() as usize) / 8);
-        }
+    for c in chunks.by_ref() {
+        end += 8;
+        word(u64::from_le_bytes(c.try_into().expect("8 bytes")), end);
     }
-    let base = gap.len() - chunks.remainder().len();
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        if b == b'\n' {
-            count += 1;
-            last = Some(base + i);
-        }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..tail.len()].copy_from_slice(tail);
+        word(u64::from_le_bytes(buf), end + 8);
     }
+    let count = (lanes.wrapping_mul(ONES) >> 56) as usize;
+    let last = (last_mask != 0)
+        .then(|| last_end - 8 + (63 - last_mask.leading_zeros() as usize) / 8);
     (count, last)
 }
 
@@ -1185,6 +1201,9 @@ mod tests {
         }
         assert_eq!(super::newlines(b"\n\n\n\n\n\n\n\n\n"), (9, Some(8)));
         assert_eq!(super::newlines(b"abcdefgh"), (0, None));
+        // The most newlines the short pass meets: every lane and the total stay below 256.
+        assert_eq!(super::newlines(&[b'\n'; 255]), (255, Some(254)));
+        assert_eq!(super::newlines(&[b'\n'; 256]), (256, Some(255)));
     }
 
     #[test]
