@@ -563,3 +563,94 @@ fn ids_public_keys_ciphertext_and_calls_stay_quiet() {
     let t = "$pass = ConvertTo-SecureString \"q7ivCEFHfXYO6AGprH\" -AsPlainText";
     assert!(spans(&e, t).iter().all(|(v, _)| !v.contains("ConvertTo")));
 }
+
+#[test]
+fn registry_scoped_keys_plists_and_random_letters_are_read() {
+    let e = engine();
+    assert_generic_finds(
+        &e,
+        &[
+            // `.npmrc` scopes the key to a registry path.
+            (
+                "//artifacts.corp/api/npm/npm-local/:_authToken=10dbdefe697fbedae64677353f371d935f58e32c14086a415ab28807ef223e24",
+                "10dbdefe697fbedae64677353f371d935f58e32c14086a415ab28807ef223e24",
+            ),
+            // A property list: the value on the line after its key.
+            (
+                "\t<key>API_CLIENT_SECRET</key>\n\t<string>bd11e5d4f0f0540edb67bee211532b278e8a7a88d525fe338be03a10d6cdbdbd</string>",
+                "bd11e5d4f0f0540edb67bee211532b278e8a7a88d525fe338be03a10d6cdbdbd",
+            ),
+            // `.netrc`: random letters in both cases, no digit.
+            (
+                "machine ci.corp login backup\n  password WUcvTrEGNkJWUxHE",
+                "WUcvTrEGNkJWUxHE",
+            ),
+        ],
+    );
+    // Words in code change case once per word; a plist key that names no secret says nothing.
+    for t in [
+        "password = XMLHttpRequest",
+        "token: HTTPSConnection",
+        "<key>SecretKeyName</key>\n<string>MySecretKey</string>",
+        "<key>CFBundleName</key>\n<string>Wq7vR2mZp9LkT4wN</string>",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+}
+
+#[test]
+fn nonces_digests_paths_and_encoded_ids_stay_quiet() {
+    for t in [
+        // Anti-forgery nonces and a scanner baseline's digest.
+        "Cookie: theme=dark; csrftoken=bhF5se2IBonsjUoxRRQUSTrfLiU1ek1Q",
+        "{\"type\": \"Secret Keyword\", \"hashed_secret\": \"d9c78ca7a3cffef335998d6b065ba1ba3935422b\"}",
+        // A shell expansion reads the variable; a Vault path names where a secret is kept.
+        ": \"${API_TOKEN:?API_TOKEN must be set}\"",
+        "vault.hashicorp.com/agent-inject-secret-config.env: \"secret/data/gateway/config\"",
+        // A test's stand-in, Ruby's safe navigation, the Key Uri Format's example secret.
+        "r = client.post(\"/login\", json={\"username\": \"alice\", \"password\": \"wrong-password\"})",
+        "webhook_secret = Rails.application.credentials.github&.webhook_secret",
+        "otpauth://totp/Example:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example",
+        // A UUID in base64 under a record key; a public key under an extension's `key`.
+        "{\"partition\": 11, \"key\": \"ZjkyNjkxMjctN2UxMC00MzQxLWI5YmEtOWNhMDIzOTIxMGVj\"}",
+        "\"key\": \"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAi66/6fzKJvKlAzt6/ZlqG5Efv3GE5fPoHD1nha2b6bk\"",
+        // Ciphertext under encryptedData, whatever its first bytes.
+        "spec:\n  encryptedData:\n    DB_PASSWORD: AAKMVdm7WkHnW0DIyoreqgJMvET8DCatcY+RLFxLyYEpV7bng/9djyYcAJkCDEHH7//9rd/65VgBAAbd\n",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+    // A PKCS#8 private key in base64 is no public key.
+    assert!(!rules(
+        "private_key = \"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzEfYyjiWA4R4\""
+    )
+    .is_empty());
+}
+
+#[test]
+fn digit_runs_that_are_ids_and_serials_are_not_cards_or_phones() {
+    for t in [
+        // 19 digits in a row (an amount in wei, a snowflake id) pass Luhn but are no card.
+        "\"value\": \"3896362376915751733\",",
+        // An ISSN, a barcode and a short serial.
+        "\"A Field Guide to Clouds\",979-2-9255-1121-1,5923274108,0159-8902,698",
+        "SKU-8653BD,7631789351378,002589828358,17631789351378",
+        "\"Compilers\",8065751180,0057-1431,515",
+    ] {
+        assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
+    }
+    // Phones with an area code in parentheses and no trunk prefix: labelled, or Brazil's mobiles.
+    for (t, phone) in [
+        ("'phone': '(11) 5559-4852'", "(11) 5559-4852"),
+        ("- (11) 96003-3022", "(11) 96003-3022"),
+    ] {
+        let e = engine();
+        assert!(
+            spans(&e, t)
+                .iter()
+                .any(|(v, r)| *v == phone && r == "phone_number"),
+            "{t}: {:?}",
+            spans(&e, t)
+        );
+    }
+    assert!(rules("see section (11) 5559-4852").is_empty());
+}

@@ -25,9 +25,10 @@ pub struct RuleSpec {
     pub validate: Option<Validator>,
     #[serde(default)]
     pub priority: Option<i32>,
-    /// The match may run onto the line after the keyword's (a command, then its output).
+    /// How many lines after the keyword's the match may run onto (a command, then its output; a
+    /// call with one argument per line).
     #[serde(default)]
-    pub next_line: bool,
+    pub more_lines: u8,
     pub why: String,
     pub fix: String,
     #[serde(default)]
@@ -45,6 +46,8 @@ pub enum Validator {
     Bearer,
     /// Base64 of `user:password` (a registry's `auth`).
     BasicAuth,
+    /// Base64 of a PEM private key (`-----BEGIN ... PRIVATE KEY-----`).
+    Base64PrivateKey,
 }
 
 /// The parsed catalogue (parsed once per process; it is static data).

@@ -613,6 +613,8 @@ pub struct PiiRegexes {
     phone_intl: Regex,
     phone_national: Regex,
     phone_bare: Regex,
+    phone_area: Regex,
+    phone_br: Regex,
     iban: Regex,
 }
 
@@ -635,6 +637,11 @@ impl PiiRegexes {
                 r"(?:\(0[1-9][0-9]{0,3}\)|0[1-9][0-9]{0,3})(?:[ .-][0-9]{2,8}){1,4}",
             )?,
             phone_bare: byte_regex("phone_number", r"[2-9][0-9]{9}")?,
+            phone_area: byte_regex(
+                "phone_number",
+                r"\([1-9][0-9]{1,3}\) ?[0-9]{4,5}[ -][0-9]{4}",
+            )?,
+            phone_br: byte_regex("phone_number", r"\([1-9][0-9]\) ?9[0-9]{4}-[0-9]{4}")?,
             iban: byte_regex("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}")?,
         })
     }
@@ -1333,6 +1340,9 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 && right_clear(bytes, end)
                 && one_sep
                 && (13..=19).contains(&d.len())
+                // 17 to 19 digits in a row are an id or an amount (snowflake ids, wei), not a
+                // card: the cards that long are printed in groups.
+                && (d.len() <= 16 || m.len() > d.len())
                 && card_issuer_ok(d)
                 && luhn(d)
                 && !id_context(bytes, s)
@@ -1375,8 +1385,9 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         }
     }
     if on(b.phone_number) {
-        // Ten bare digits are a phone number only when labelled so (`phone: 4155552671`).
-        let labelled = shape.solid_digits >= 10 && e.pii.phone_bare.is_match(w) && {
+        // Ten bare digits are a phone number only when labelled so (`phone: 4155552671`), and so
+        // is an area code in parentheses without a trunk prefix (`(11) 95595-4852`, Brazil).
+        let label = || {
             let around = &bytes[ws.saturating_sub(40)..we];
             // Words, not parts of words: `tel` is no label inside `telemetry` or `stateless`.
             [
@@ -1393,13 +1404,26 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
             .iter()
             .any(|&(k, whole)| validators::contains_word_ci(around, k, whole))
         };
+        let labelled = shape.solid_digits >= 10 && e.pii.phone_bare.is_match(w) && label();
+        let paren = memchr::memchr(b'(', w).is_some();
+        let area = paren && e.pii.phone_area.is_match(w) && label();
+        let area = area.then_some(&e.pii.phone_area);
+        // Brazil's mobile layout needs no label: a two-digit area code, then 9xxxx-xxxx.
+        let mobile_br = paren.then_some(&e.pii.phone_br);
         let bare = labelled.then_some(&e.pii.phone_bare);
         let intl = shape.intl.then_some(&e.pii.phone_intl);
         // Every NANP match holds its exchange (3 digits, a separator, a digit) or starts with `+1`;
         // every national match starts with a trunk `0`.
         let nanp = (shape.three_sep || shape.plus_one).then_some(&e.pii.phone_nanp);
         let national = shape.trunk.then_some(&e.pii.phone_national);
-        for re in nanp.into_iter().chain(intl).chain(national).chain(bare) {
+        for re in nanp
+            .into_iter()
+            .chain(intl)
+            .chain(national)
+            .chain(bare)
+            .chain(area)
+            .chain(mobile_br)
+        {
             for m in re.find_iter(w) {
                 let (s, mut end) = (ws + m.start(), ws + m.end());
                 // The international pattern may end on a separator or an unclosed group.
@@ -1419,7 +1443,15 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 let inside_run = s >= 2
                     && matches!(bytes[s - 1], b' ' | b'-' | b'.')
                     && bytes[s - 2].is_ascii_digit();
+                // A trunk `0` opens numbers of nine digits or more (`0159-8902` is an ISSN); an
+                // `00` exit code, a country code and a national number of seven or more, in
+                // spaced groups (`002589828358` is a barcode, `0057-1431` a serial).
+                let national_short = bytes[s] == b'0' && bytes[s + 1] != b'0' && d.len() < 9;
+                let solid_exit =
+                    bytes[s..end].starts_with(b"00") && (d.len() == end - s || d.len() < 11);
                 if (8..=15).contains(&d.len())
+                    && !national_short
+                    && !solid_exit
                     && left_clear(bytes, s)
                     && !inside_run
                     && right_clear(bytes, end)

@@ -8,7 +8,9 @@
 //! path, a URL, a number or a boolean.
 
 use super::detectors::State;
-use super::validators::{entropy, is_placeholder, is_stand_in_password, memfind};
+use super::validators::{
+    b64_decode, entropy, is_placeholder, is_public_key_der, is_stand_in_password, memfind,
+};
 use super::{Engine, Raw};
 
 fn is_key_char(b: u8) -> bool {
@@ -294,7 +296,11 @@ fn key_strength(key: &[u8]) -> Option<Strength> {
     let is = |w: &[u8], set: &WordSet| set.contains(w);
     let (key_qualifiers, deny_last) = word_sets();
     // `existingSecret: pg-credentials` names a Kubernetes Secret object.
-    if segs.iter().any(|s| s == b"existing") {
+    // `csrftoken`, `XSRF-TOKEN`: a form's anti-forgery nonce, which logs no one in. A
+    // `hashed_secret` (a scanner's baseline) is a digest.
+    if segs.iter().any(|s| {
+        s == b"existing" || s == b"hashed" || s.starts_with(b"csrf") || s.starts_with(b"xsrf")
+    }) {
         return None;
     }
     let strong = segs.iter().any(|s| {
@@ -374,7 +380,18 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     if form != Form::Quoted && matches!(next, b'(' | b'[' | b'{' | b'.') {
         return false; // a call or an index: code, not a literal
     }
-    if is_placeholder(value) || is_stand_in_password(value) {
+    if is_placeholder(value) || is_stand_in_password(value) || is_public_key_der(value) {
+        return false;
+    }
+    // A lowercase path of three parts or more: where a secret is kept (`secret/data/app/config`).
+    if value.iter().filter(|&&b| b == b'/').count() >= 2
+        && value.split(|&b| b == b'/').all(|p| {
+            !p.is_empty()
+                && p.iter().all(|&b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+                })
+        })
+    {
         return false;
     }
     // A YAML tag (`!vault |`, `!Ref`, `!env_var`), not a value.
@@ -496,7 +513,10 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
             && trimmed.split(|&b| b == b'.').all(|p| {
                 !p.is_empty()
                     && (p[0].is_ascii_alphabetic() || p[0] == b'_' || p[0] == b'$')
-                    && p.iter()
+                    // `&.` is Ruby's safe navigation (`credentials.github&.secret`).
+                    && p.strip_suffix(b"&")
+                        .unwrap_or(p)
+                        .iter()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$'))
             })
     };
@@ -520,7 +540,9 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
             && has_digit
             && (uppers + lowers) > 0
             && !identifier()
-            && !is_uuid(value);
+            && !is_uuid(value)
+            // A UUID in base64 (a Kafka record's key), an id all the same.
+            && !b64_decode(value).is_some_and(|d| is_uuid(&d));
     }
     // A PowerShell cmdlet (`$pass = ConvertTo-SecureString "..."`): the call, not the value.
     if form == Form::Bare && is_cmdlet(value) {
@@ -536,6 +558,15 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
             }
         }
         Form::Bare | Form::Spaced => {
+            // Random letters in both cases (`WUcvTrEGNkJWUxHE`): the case changes often, where
+            // words in code change it once per word (`XMLHttpRequest`).
+            if digits == 0 && symbols == 0 && n >= 12 && uppers >= 3 && lowers >= 3 {
+                let changes = value
+                    .windows(2)
+                    .filter(|w| w[0].is_ascii_uppercase() != w[1].is_ascii_uppercase())
+                    .count();
+                return changes >= 4 && changes * 3 >= n && !camel_words() && ent >= 3.3;
+            }
             if dotted_code()
                 || (identifier() && !(n >= 16 && ent >= 3.3 && has_digit) && !human_password(value))
             {
@@ -704,6 +735,16 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     st.generic_until = ls + ke;
     let key = &line[ks..ke];
     let before = if ks == 0 { b' ' } else { line[ks - 1] };
+    // `${API_TOKEN:?must be set}`, `${DB_PASSWORD:-}`: a shell expansion reads the variable.
+    if before == b'{' && ks >= 2 && line[ks - 2] == b'$' {
+        return;
+    }
+    // A property list (Info.plist, a macOS profile): `<key>API_SECRET</key>`, then the value as
+    // `<string>...</string>`, usually on the next line.
+    if line[..ks].ends_with(b"<key>") && line[ke..].starts_with(b"</key>") {
+        plist_value(e, bytes, ls + ke + b"</key>".len(), key, st);
+        return;
+    }
     // `- name: API_TOKEN` then `value: ...`, `{"key": "apiKey", "value": "..."}`: the key is itself
     // the value of a name field, and the secret is in the value field beside it.
     if named_by_field(line, ks) {
@@ -727,8 +768,10 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     };
     // Inside a value (`arn:aws:secretsmanager:...`, `a=b-token`) the word is not a key, unless a
     // command-line flag takes the pair (`--from-literal=DB_PASSWORD=...`, `--build-arg=K=V`).
+    // `.npmrc` scopes a key to a registry path: `//registry.example/:_authToken=...`.
     if matches!(before, b':' | b'=' | b'/' | b'@' | b'+' | b'\\')
         && !(before == b'=' && flag_before(line, ks - 1))
+        && !(before == b':' && ks >= 2 && line[ks - 2] == b'/')
     {
         return;
     }
@@ -741,11 +784,55 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
     }
 }
 
+/// The `<string>` element that follows a plist `<key>` ending at `from` (after whitespace), if
+/// the key names a credential and the string holds one.
+fn plist_value(e: &Engine, bytes: &[u8], from: usize, key: &[u8], st: &mut State) {
+    let Some(strength) = key_strength(key) else {
+        return;
+    };
+    let gap = bytes[from..]
+        .iter()
+        .take(256)
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
+    let Some(vs) = bytes[from + gap..]
+        .strip_prefix(b"<string>")
+        .map(|_| from + gap + b"<string>".len())
+    else {
+        return;
+    };
+    let Some(len) = bytes[vs..]
+        .iter()
+        .take(1025)
+        .position(|&b| b == b'<' || b == b'\n')
+    else {
+        return;
+    };
+    if bytes[vs + len..].starts_with(b"</string>") {
+        push_value(
+            e,
+            bytes,
+            0,
+            bytes,
+            (vs, vs + len, Form::Quoted),
+            (key, strength),
+            st,
+        );
+    }
+}
+
 /// Lowercase words of two letters or more, joined by `-` or `_`: `fc-runner-cache`.
 fn slug(v: &[u8]) -> bool {
     v.split(|&b| b == b'-' || b == b'_')
         .all(|w| w.len() >= 2 && w.iter().all(u8::is_ascii_lowercase))
         && v.iter().any(|&b| b == b'-' || b == b'_')
+}
+
+/// A slug with the word password or secret in it (`wrong-password`, `my-secret-pass`): a test's
+/// or a tutorial's stand-in, not a passphrase someone chose.
+fn slug_names_secret(v: &[u8]) -> bool {
+    v.split(|&b| b == b'-' || b == b'_')
+        .any(|w| matches!(w, b"password" | b"passwd" | b"pass" | b"secret"))
 }
 
 /// A key that names a password (`DB_PASSWORD`, `pwd`, `passphrase`).
@@ -781,7 +868,7 @@ fn push_value(
     let value = &line[vs..ve];
     // Lowercase words joined by dashes (`fc-runner-cache`) name something; only a password may
     // be a passphrase.
-    if slug(value) && !password_key(key) {
+    if slug(value) && (!password_key(key) || slug_names_secret(value)) {
         return;
     }
     let next = line
@@ -798,11 +885,9 @@ fn push_value(
 }
 
 /// A Bitnami SealedSecret's `encryptedData` value: ciphertext only its cluster can open, meant to be
-/// committed. (Base64 that starts `Ag`, under an `encryptedData:` map a little earlier.)
+/// committed. (Long base64 under an `encryptedData:` map a little earlier.)
 fn sealed(bytes: &[u8], at: usize, value: &[u8]) -> bool {
-    value.len() >= 64
-        && value.starts_with(b"Ag")
-        && memfind(&bytes[at.saturating_sub(4096)..at], b"encryptedData")
+    value.len() >= 64 && memfind(&bytes[at.saturating_sub(4096)..at], b"encryptedData")
 }
 
 /// Whether the word at `ks` of `line` is the value of a `name`/`key` field (`- name: X`,

@@ -73,7 +73,7 @@ struct CompiledRule {
     secret_groups: Vec<usize>,
     entropy: Option<f64>,
     validate: Option<Validator>,
-    next_line: bool,
+    more_lines: u8,
     /// The same pattern, for anchored searches, when every match starts with a literal that holds
     /// one of the rule's keywords at a fixed place.
     anchored: Option<Anchored>,
@@ -477,7 +477,7 @@ impl Engine {
                 secret_groups,
                 entropy: spec.entropy,
                 validate: spec.validate,
-                next_line: spec.next_line,
+                more_lines: spec.more_lines,
                 anchored,
                 split,
             });
@@ -756,6 +756,7 @@ impl Engine {
             Some(Validator::Jwt) => validators::jwt_ok(value) && !validators::is_placeholder(value),
             Some(Validator::NotPlaceholderPassword) => !validators::is_placeholder_password(value),
             Some(Validator::BasicAuth) => validators::basic_auth_ok(value),
+            Some(Validator::Base64PrivateKey) => validators::base64_private_key(value),
             Some(Validator::Bearer) => {
                 !validators::is_placeholder(value) && value.iter().any(u8::is_ascii_digit)
             }
@@ -943,13 +944,16 @@ impl Engine {
 }
 
 /// Where a rule's search window ends, given where the keyword's line ends: there, or for a rule
-/// whose match may run onto the next line, at that line's end (at most 8 KiB on).
+/// whose match may run onto the lines after, at the end of the last of them (each at most 8 KiB).
 fn rule_window_end(rule: &CompiledRule, bytes: &[u8], line_end: usize) -> usize {
-    if rule.next_line && line_end < bytes.len() {
-        detectors::line_window(bytes, line_end + 1, 0, 8192).1
-    } else {
-        line_end
+    let mut end = line_end;
+    for _ in 0..rule.more_lines {
+        if end >= bytes.len() {
+            break;
+        }
+        end = detectors::line_window(bytes, end + 1, 0, 8192).1;
     }
+    end
 }
 
 /// How many newlines `gap` holds, and where the last one is. Findings in dense text are a few
@@ -996,8 +1000,8 @@ fn newlines(gap: &[u8]) -> (usize, Option<usize>) {
         word(u64::from_le_bytes(buf), end + 8);
     }
     let count = (lanes.wrapping_mul(ONES) >> 56) as usize;
-    let last = (last_mask != 0)
-        .then(|| last_end - 8 + (63 - last_mask.leading_zeros() as usize) / 8);
+    let last =
+        (last_mask != 0).then(|| last_end - 8 + (63 - last_mask.leading_zeros() as usize) / 8);
     (count, last)
 }
 

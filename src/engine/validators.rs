@@ -276,6 +276,8 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "not-a-real",
     "not_a_real",
     "4eC39HqLyjWDarjtT1zdp7dc",
+    // The TOTP secret of the Key Uri Format documentation and most authenticator tutorials.
+    "JBSWY3DPEHPK3PXP",
 ];
 
 /// IBANs that standards bodies and references publish as examples (the IBAN registry, the ECBS,
@@ -547,6 +549,30 @@ pub fn is_stand_in_password(value: &[u8]) -> bool {
     }
 }
 
+/// Base64 of a DER public key (SubjectPublicKeyInfo: `MIIBIjAN...`, `MFkwEwYH...`, `MCowBQYD...`):
+/// a SEQUENCE whose first element is a SEQUENCE that opens with an algorithm OID. Published by
+/// design (browser extension `key` fields, JWKS, pinned keys). A PKCS#8 private key opens its
+/// outer SEQUENCE with a version INTEGER instead, and is not matched.
+pub fn is_public_key_der(value: &[u8]) -> bool {
+    if value.len() < 40 || value[0] != b'M' {
+        return false;
+    }
+    let Some(der) = b64_decode(&value[..16]) else {
+        return false;
+    };
+    // A DER length: one byte under 0x80, else 0x81/0x82 then that many bytes.
+    let skip_len = |i: usize| match der.get(i) {
+        Some(&l) if l < 0x80 => Some(i + 1),
+        Some(0x81) => Some(i + 2),
+        Some(0x82) => Some(i + 3),
+        _ => None,
+    };
+    let Some(i) = (der[0] == 0x30).then(|| skip_len(1)).flatten() else {
+        return false;
+    };
+    der.get(i) == Some(&0x30) && skip_len(i + 1).is_some_and(|j| der.get(j) == Some(&0x06))
+}
+
 /// Decodes base64url (or standard base64) without padding; None on bad input.
 pub fn b64_decode(s: &[u8]) -> Option<Vec<u8>> {
     fn val(c: u8) -> Option<u32> {
@@ -592,6 +618,21 @@ pub fn basic_auth_ok(value: &[u8]) -> bool {
         && !pass.is_empty()
         && plain.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
         && !is_placeholder_password(pass)
+}
+
+/// Base64 whose head decodes to a PEM private key's first line: `-----BEGIN `, then a label that
+/// ends in `PRIVATE KEY` (RSA, EC, OPENSSH, ENCRYPTED, or none), then `-----`.
+pub fn base64_private_key(value: &[u8]) -> bool {
+    // The first line fits in 80 decoded bytes; decode whole quads only.
+    let head = &value[..value.len().min(108) / 4 * 4];
+    let Some(plain) = b64_decode(head) else {
+        return false;
+    };
+    let Some(label) = plain.strip_prefix(b"-----BEGIN ") else {
+        return false;
+    };
+    let end = label.iter().position(|&b| b == b'-').unwrap_or(label.len());
+    label[..end].ends_with(b"PRIVATE KEY") && label[end..].starts_with(b"-----")
 }
 
 /// A JWT's first segment decodes to a JSON header naming an algorithm or a type.
