@@ -542,13 +542,7 @@ pub fn private_key(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         Some(i) => at + i,
         None => return,
     };
-    let label = &bytes[at + 10..head_end];
-    let label = label.strip_suffix(b" BLOCK").unwrap_or(label);
-    if !label.ends_with(b"PRIVATE KEY")
-        || !label
-            .iter()
-            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
-    {
+    if !validators::private_key_label(&bytes[at + 10..head_end]) {
         return;
     }
     let body_start = head_end + 5;

@@ -620,8 +620,18 @@ pub fn basic_auth_ok(value: &[u8]) -> bool {
         && !is_placeholder_password(pass)
 }
 
-/// Base64 whose head decodes to a PEM private key's first line: `-----BEGIN `, then a label that
-/// ends in `PRIVATE KEY` (RSA, EC, OPENSSH, ENCRYPTED, or none), then `-----`.
+/// A PEM header's label that names a private key: capitals, digits and spaces ending in
+/// `PRIVATE KEY` (RSA, EC, OPENSSH, ENCRYPTED, or none), or PGP's `PRIVATE KEY BLOCK`.
+pub fn private_key_label(label: &[u8]) -> bool {
+    let label = label.strip_suffix(b" BLOCK").unwrap_or(label);
+    label.ends_with(b"PRIVATE KEY")
+        && label
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
+}
+
+/// Base64 whose head decodes to a PEM private key's first line: `-----BEGIN `, a private key's
+/// label, then `-----`.
 pub fn base64_private_key(value: &[u8]) -> bool {
     // The first line fits in 80 decoded bytes; decode whole quads only.
     let head = &value[..value.len().min(108) / 4 * 4];
@@ -632,7 +642,7 @@ pub fn base64_private_key(value: &[u8]) -> bool {
         return false;
     };
     let end = label.iter().position(|&b| b == b'-').unwrap_or(label.len());
-    label[..end].ends_with(b"PRIVATE KEY") && label[end..].starts_with(b"-----")
+    private_key_label(&label[..end]) && label[end..].starts_with(b"-----")
 }
 
 /// A JWT's first segment decodes to a JSON header naming an algorithm or a type.
@@ -672,6 +682,32 @@ mod tests {
         ] {
             assert_eq!(distinct_alnum(v), naive(v), "{v:?}");
         }
+    }
+
+    #[test]
+    fn private_key_labels_raw_and_in_base64() {
+        for l in [
+            &b" RSA PRIVATE KEY"[..],
+            b"PRIVATE KEY",
+            b" PGP PRIVATE KEY BLOCK",
+        ] {
+            assert!(private_key_label(l), "{}", String::from_utf8_lossy(l));
+        }
+        for l in [
+            &b" PUBLIC KEY"[..],
+            b" CERTIFICATE",
+            b" rsa private key",
+            b"PRIVATE KEY X",
+        ] {
+            assert!(!private_key_label(l), "{}", String::from_utf8_lossy(l));
+        }
+        // base64 of "-----BEGIN PGP PRIVATE KEY BLOCK-----\n" and of a certificate's header.
+        assert!(base64_private_key(
+            b"LS0tLS1CRUdJTiBQR1AgUFJJVkFURSBLRVkgQkxPQ0stLS0tLQo="
+        ));
+        assert!(!base64_private_key(
+            b"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUR2MzdLU2hYMkZWNHM3"
+        ));
     }
 
     #[test]
