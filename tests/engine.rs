@@ -654,3 +654,30 @@ fn digit_runs_that_are_ids_and_serials_are_not_cards_or_phones() {
     }
     assert!(rules("see section (11) 5559-4852").is_empty());
 }
+
+#[test]
+fn personal_data_beside_hex_digests_is_found_and_the_digests_stay_quiet() {
+    let e = engine();
+    // Digests hold long runs of digits between lowercase letters: none is personal data.
+    let digests = "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n\
+                   commit 3b18e512dba79e4c8300dd08aeb37f8e728b8dad 2718281828459045235360\n\
+                   blake2 a19283746501928374650192837465019283746501928374650192837465aa\n";
+    assert!(rules(digests).is_empty(), "{:?}", rules(digests));
+    // The same digests with personal data among them, on their lines and after.
+    let text = format!(
+        "{digests}id a19283746501928374650192837465 card 5387-5175-0346-2348\n\
+         9f86d081884c7d659a2f call +44 20 8667 5203\nIBAN FR6541981132860957433973675 ok\n"
+    );
+    let got = spans(&e, &text);
+    for (v, r) in [
+        ("5387-5175-0346-2348", "credit_card"),
+        ("+44 20 8667 5203", "phone_number"),
+        ("FR6541981132860957433973675", "iban"),
+    ] {
+        assert!(
+            got.iter().any(|(gv, gr)| *gv == v && gr == r),
+            "missing {r} {v}: {got:?}"
+        );
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+}

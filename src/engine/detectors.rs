@@ -99,16 +99,9 @@ impl State {
 
 /// Spans whose digits belong to a finding already made: secrets and private keys (a Slack token's
 /// digit runs, a hex key's) and private IP addresses. The digit scan for personal data skips them.
-/// A cursor walks the spans alongside a scan that moves forward.
 struct Claims {
     /// Sorted by start.
     spans: Vec<(usize, usize)>,
-    /// The first span not yet passed (its start is past every position asked about).
-    next: usize,
-    /// The largest end among the passed spans.
-    max_end: usize,
-    /// The last position asked about.
-    last: usize,
 }
 
 impl Claims {
@@ -116,12 +109,7 @@ impl Claims {
         if !spans.is_sorted() {
             spans.sort();
         }
-        Claims {
-            spans,
-            next: 0,
-            max_end: 0,
-            last: 0,
-        }
+        Claims { spans }
     }
 
     /// The secret spans found so far, and the private addresses.
@@ -135,23 +123,6 @@ impl Claims {
                 .map(|r| (r.start, r.end)),
         );
         Claims::new(spans)
-    }
-
-    /// If `p` lies inside a span, the end of the one reaching furthest.
-    fn end_over(&mut self, p: usize) -> Option<usize> {
-        if p < self.last {
-            // Scans move forward; a step back (widened regions can overlap) starts over.
-            (self.next, self.max_end) = (0, 0);
-        }
-        self.last = p;
-        while let Some(&(s, e)) = self.spans.get(self.next) {
-            if s > p {
-                break;
-            }
-            self.max_end = self.max_end.max(e);
-            self.next += 1;
-        }
-        (self.max_end > p).then_some(self.max_end)
     }
 
     /// Whether `start..end` lies inside one span (looking at the few that start last before it).
@@ -726,13 +697,13 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     let n = bytes.len();
     let mut window: Option<(usize, usize)> = None;
     let mut region: Option<(usize, usize)> = None;
-    let mut claims = Claims::of(e, st);
+    let claims = Claims::of(e, st);
     // Adds `s..e2` to the region being gathered; a region it does not touch is looked at first.
     let mut add = |s: usize, e2: usize, st: &mut State| {
         region = match region {
             Some((rs, re)) if s <= re => Some((rs, re.max(e2))),
             Some(r) => {
-                clusters(e, bytes, r, &mut window, &mut claims, st);
+                clusters(e, bytes, r, &mut window, &claims, st);
                 Some((s, e2))
             }
             None => Some((s, e2)),
@@ -745,7 +716,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
         add((n - n % 8).saturating_sub(16), n, st);
     }
     if let Some(r) = region {
-        clusters(e, bytes, r, &mut window, &mut claims, st);
+        clusters(e, bytes, r, &mut window, &claims, st);
     }
     if let Some((ps, pe)) = window {
         scan_pii_window(e, bytes, ps, pe, st);
@@ -798,7 +769,7 @@ fn clusters(
     bytes: &[u8],
     (mut i, mut end): (usize, usize),
     window: &mut Option<(usize, usize)>,
-    claims: &mut Claims,
+    claims: &Claims,
     st: &mut State,
 ) {
     let n = bytes.len();
@@ -808,38 +779,29 @@ fn clusters(
     while end < n && is_cluster_byte(bytes[end]) {
         end += 1;
     }
-    while i < end {
-        while i < end && !bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i >= end {
-            break;
-        }
-        // Inside a claimed span, every cluster that ends before the span does is the span's: jump
-        // to the run of cluster bytes that reaches the span's end, if any, without walking the
-        // rest. Random values (a hex key) make that walk's branches unpredictable.
-        if let Some(se) = claims.end_over(i) {
-            let mut j = se.min(n);
-            while j > i && is_cluster_byte(bytes[j - 1]) {
-                j -= 1;
-            }
-            if j > i {
-                i = j;
-                continue;
-            }
-        }
-        let start = i;
-        let mut digits = 0;
-        let mut last_digit = i;
-        while i < n && is_cluster_byte(bytes[i]) {
-            if bytes[i].is_ascii_digit() {
-                digits += 1;
-                last_digit = i;
-            }
-            i += 1;
-        }
+    // Nine digits need nine cluster bytes in a row: only such runs get the byte-by-byte walk.
+    while let Some((rs, re)) = next_long_run(bytes, i, end) {
+        i = re;
+        let Some(start) = bytes[rs..re]
+            .iter()
+            .position(u8::is_ascii_digit)
+            .map(|k| rs + k)
+        else {
+            continue;
+        };
+        let digits = bytes[start..re]
+            .iter()
+            .filter(|b| b.is_ascii_digit())
+            .count();
+        let last_digit = bytes[start..re]
+            .iter()
+            .rposition(u8::is_ascii_digit)
+            .map_or(start, |k| start + k);
         // Digits inside a finding already made (a Slack or Telegram token, an address) are its own.
-        if digits >= 9 && !claims.contain(start, last_digit + 1) {
+        if digits >= 9
+            && !in_lowercase_token(bytes, start, re, digits)
+            && !claims.contain(start, last_digit + 1)
+        {
             let (ls, le) = line_window(bytes, start, 48, 256);
             let ws = start.saturating_sub(40).max(ls);
             let we = (last_digit + 40).min(le).max(ws);
@@ -852,10 +814,93 @@ fn clusters(
                 None => Some((ws, we)),
             };
         }
-        if i == start {
-            i += 1;
-        }
     }
+}
+
+/// The first whole run of nine cluster bytes or more that starts in `from..end`, where `from` is
+/// no run's middle and `end` no run's end but its last. Random values (a hex digest) hold short
+/// runs by the dozen, and a byte-by-byte walk over them mispredicts a branch at every one: this
+/// looks at 64 bytes at a time, as bit masks, and walks only a long run.
+fn next_long_run(bytes: &[u8], from: usize, end: usize) -> Option<(usize, usize)> {
+    // Blocks of 64 bytes, 56 apart: nine bytes in a row always lie inside one block.
+    let mut b = from;
+    while b < end {
+        // Windows that start before `end` need the eight bytes after it.
+        let cm = cluster_bits(bytes, b, end - b + 8);
+        // Bit p: bytes p to p + 8 of the block are all cluster bytes.
+        let mut x = cm & (cm >> 1);
+        x &= x >> 2;
+        x &= x >> 4;
+        x &= cm >> 8;
+        if x != 0 {
+            let mut rs = b + x.trailing_zeros() as usize;
+            if rs >= end {
+                return None;
+            }
+            while rs > from && is_cluster_byte(bytes[rs - 1]) {
+                rs -= 1;
+            }
+            let mut re = rs + 9;
+            while re < bytes.len() && is_cluster_byte(bytes[re]) {
+                re += 1;
+            }
+            return Some((rs, re));
+        }
+        b += 56;
+    }
+    None
+}
+
+/// Bit k is set when byte `at + k` of `bytes` is a cluster byte (a digit or one of ` -.()+`), for
+/// the first `len` (at most 64) bytes from `at`; bytes past the end of `bytes` count as none.
+fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The high bit of each byte equal to `c`, exactly.
+    let eq = |w: u64, c: u8| {
+        let t = w ^ (ONES * u64::from(c));
+        !(((t & LOW7).wrapping_add(LOW7)) | t | LOW7)
+    };
+    let mut bits = 0u64;
+    for k in 0..len.min(64).div_ceil(8) {
+        let s = at + 8 * k;
+        let w = match bytes.get(s..s + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+            None => {
+                let mut buf = [0u8; 8];
+                let tail = bytes.get(s..).unwrap_or_default();
+                buf[..tail.len()].copy_from_slice(tail);
+                u64::from_le_bytes(buf)
+            }
+        };
+        let m = digit_mask(w)
+            | eq(w, b' ')
+            | eq(w, b'-')
+            | eq(w, b'.')
+            | eq(w, b'(')
+            | eq(w, b')')
+            | eq(w, b'+');
+        // One bit per byte: byte j's high bit moves to bit j of the top byte.
+        let packed = (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        bits |= packed << (8 * k);
+    }
+    if len < 64 {
+        bits &= (1 << len) - 1;
+    }
+    bits
+}
+
+/// Whether the run of cluster bytes `start..end`, holding `digits` digits, is only digits with a
+/// lowercase letter beside it: the middle of a hex digest or another token. No digit-shaped finding
+/// can use it. A card, SSN or phone is made of cluster bytes, so it would lie inside the run, and
+/// its far edge would touch a digit or that letter, where `left_clear` or `right_clear` fail. An
+/// IBAN is uppercase letters, digits and spaces: it cannot take in the lowercase letter, so it
+/// would have to start in the run (it opens with letters) or end in it (not clear).
+/// Hex digests hold such runs often, and each would cost a window of regexes for nothing.
+fn in_lowercase_token(bytes: &[u8], start: usize, end: usize, digits: usize) -> bool {
+    digits == end - start
+        && (start > 0 && bytes[start - 1].is_ascii_lowercase()
+            || bytes.get(end).is_some_and(u8::is_ascii_lowercase))
 }
 
 /// SWAR: the high bit of each byte of `w` that is an ASCII digit. Bytes are masked to seven bits
@@ -914,6 +959,68 @@ mod hot_words_tests {
 }
 
 #[cfg(test)]
+mod long_run_tests {
+    use super::{cluster_bits, is_cluster_byte, next_long_run};
+
+    fn random_text(rng: &mut super::super::TestRng, len: usize) -> Vec<u8> {
+        // Digits often, so that long runs are common but not the rule.
+        const ALPHABET: &[u8] = b"0123456789012345678901234567890123456789 -.()+abcfXYZ_\n:/";
+        (0..len)
+            .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64)])
+            .collect()
+    }
+
+    #[test]
+    fn cluster_bits_mark_exactly_the_cluster_bytes() {
+        let mut rng = super::super::TestRng::new(0xc1c1_0000_0000_0001);
+        for round in 0..300 {
+            let len = rng.below(150);
+            let mut text = random_text(&mut rng, len);
+            // Non-ASCII bytes too: none of them is a cluster byte.
+            if round % 3 == 0 && !text.is_empty() {
+                let i = rng.below(text.len() as u64);
+                text[i] = 0xa0 + (round % 16) as u8;
+            }
+            let at = rng.below(text.len() as u64 + 1);
+            let len = rng.below(80);
+            let bits = cluster_bits(&text, at, len);
+            for k in 0..64 {
+                let want = k < len && text.get(at + k).is_some_and(|&b| is_cluster_byte(b));
+                assert_eq!(bits >> k & 1 == 1, want, "round {round}, byte {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_runs_are_the_runs_of_nine_a_byte_walk_finds() {
+        let mut rng = super::super::TestRng::new(0x1095_0000_0000_0002);
+        for round in 0..400 {
+            let len = rng.below(400);
+            let text = random_text(&mut rng, len);
+            let mut want = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                let s = i;
+                while i < text.len() && is_cluster_byte(text[i]) {
+                    i += 1;
+                }
+                if i - s >= 9 {
+                    want.push((s, i));
+                }
+                i = i.max(s + 1);
+            }
+            let mut got = Vec::new();
+            let mut from = 0;
+            while let Some((rs, re)) = next_long_run(&text, from, text.len()) {
+                got.push((rs, re));
+                from = re;
+            }
+            assert_eq!(got, want, "round {round}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod claims_tests {
     use super::{Claims, State};
 
@@ -956,38 +1063,9 @@ mod claims_tests {
     }
 
     #[test]
-    fn claims_find_the_furthest_end_over_a_position() {
+    fn claims_contain_a_span_inside_one_of_them() {
         // Unsorted on purpose; the second span lies inside the first, the third overlaps nothing.
-        let spans = vec![(40, 50), (10, 30), (12, 20)];
-        let mut c = Claims::new(spans.clone());
-        let walk = [5, 10, 15, 29, 30, 39, 40, 49, 50, 60];
-        let got: Vec<Option<usize>> = walk.iter().map(|&p| c.end_over(p)).collect();
-        let want = [
-            None,
-            Some(30),
-            Some(30),
-            Some(30),
-            None,
-            None,
-            Some(50),
-            Some(50),
-            None,
-            None,
-        ];
-        assert_eq!(got, want);
-        // A step back starts over instead of reusing spans that start after the position.
-        assert_eq!(c.end_over(35), None);
-        assert_eq!(c.end_over(11), Some(30));
-        // Against a brute-force answer at every position, walked forward.
-        let mut c = Claims::new(spans.clone());
-        for p in 0..60 {
-            let brute = spans
-                .iter()
-                .filter(|&&(s, e)| s <= p && p < e)
-                .map(|&(_, e)| e)
-                .max();
-            assert_eq!(c.end_over(p), brute, "at {p}");
-        }
+        let c = Claims::new(vec![(40, 50), (10, 30), (12, 20)]);
         assert!(c.contain(12, 30) && c.contain(40, 50) && c.contain(14, 18));
         assert!(!c.contain(25, 35) && !c.contain(5, 12) && !c.contain(45, 51));
     }
