@@ -798,13 +798,16 @@ fn clusters(
             .rposition(u8::is_ascii_digit)
             .map_or(start, |k| start + k);
         // Digits inside a finding already made (a Slack or Telegram token, an address) are its own.
-        if digits >= 9
-            && !in_lowercase_token(bytes, start, re, digits)
-            && !claims.contain(start, last_digit + 1)
+        if digits < 9
+            || in_lowercase_token(bytes, start, re, digits)
+            || claims.contain(start, last_digit + 1)
         {
-            let (ls, le) = line_window(bytes, start, 48, 256);
-            let ws = start.saturating_sub(40).max(ls);
-            let we = (last_digit + 40).min(le).max(ws);
+            continue;
+        }
+        let (ls, le) = line_window(bytes, start, 48, 256);
+        let ws = start.saturating_sub(40).max(ls);
+        let we = (last_digit + 40).min(le).max(ws);
+        if digits_may_be_pii(bytes, (start, last_digit), digits, (ws, we)) {
             *window = match *window {
                 Some((ps, pe)) if ws <= pe => Some((ps, pe.max(we))),
                 Some((ps, pe)) => {
@@ -888,6 +891,43 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
         bits &= (1 << len) - 1;
     }
     bits
+}
+
+/// Whether the digits of a run of cluster bytes, `start..=last` (the first digit to the last,
+/// `digits` of them), with `ws..we` the window the run would get, can be a card, SSN, phone or
+/// IBAN. Ids, amounts and addresses in logs and CSV data hold runs of nine digits or more on
+/// every line, and each would cost a window of regexes for nothing:
+/// - digits alone are a card when there are 13 to 16 of them (17 to 19 only come in groups) and
+///   they pass Luhn; a plain SSN (9) or a bare phone (10) when the text says so, as the window
+///   would require. An international number opens with `+` (or a spaced `00`), a national one
+///   with a trunk prefix and groups; other lengths are only the digits of a compact IBAN, after
+///   its uppercase letters.
+/// - four groups of one to three digits between dots are an IPv4 address (no phone layout has
+///   four groups that short).
+fn digits_may_be_pii(
+    bytes: &[u8],
+    (start, last): (usize, usize),
+    digits: usize,
+    (ws, we): (usize, usize),
+) -> bool {
+    let core = &bytes[start..=last];
+    if digits == core.len() {
+        let before = prev(bytes, start);
+        return before.is_ascii_uppercase()
+            || matches!(before, b'+' | b'(')
+            || match digits {
+                9 => ssn_context(bytes, ws, we),
+                10 => core[0] >= b'2' && phone_label(bytes, ws, we),
+                13..=16 => card_issuer_ok(core) && luhn(core),
+                _ => false,
+            };
+    }
+    let mut groups = 0;
+    let dotted_quad = core.split(|&b| b == b'.').all(|g| {
+        groups += 1;
+        (1..=3).contains(&g.len()) && g.iter().all(u8::is_ascii_digit)
+    }) && groups == 4;
+    !dotted_quad
 }
 
 /// Whether the run of cluster bytes `start..end`, holding `digits` digits, is only digits with a
@@ -1384,6 +1424,32 @@ impl WindowShape {
     }
 }
 
+/// Whether the text around the window `ws..we` (and 300 bytes before it) names an SSN.
+fn ssn_context(bytes: &[u8], ws: usize, we: usize) -> bool {
+    let around = &bytes[ws.saturating_sub(300)..we];
+    validators::contains_word_ci(around, b"ssn", false)
+        || validators::contains_word_ci(around, b"social security", false)
+}
+
+/// Whether the text around the window `ws..we` (and 40 bytes before it) labels a phone number.
+fn phone_label(bytes: &[u8], ws: usize, we: usize) -> bool {
+    let around = &bytes[ws.saturating_sub(40)..we];
+    // Words, not parts of words: `tel` is no label inside `telemetry` or `stateless`.
+    [
+        (&b"phone"[..], false),
+        (b"telephone", false),
+        (b"tel", true),
+        (b"mobile", false),
+        (b"cell", false),
+        (b"fax", false),
+        (b"sms", false),
+        (b"whatsapp", false),
+        (b"call ", false),
+    ]
+    .iter()
+    .any(|&(k, whole)| validators::contains_word_ci(around, k, whole))
+}
+
 fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut State) {
     let b = e.builtins;
     let w = &bytes[ws..we];
@@ -1429,11 +1495,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         // Plain nine digits count as an SSN only when the text around says so (a header, a label).
         // The shape says exactly whether `ssn_plain` matches somewhere in the window: nine digits
         // in a row, or 3 2 4 with spaces.
-        let context = (shape.solid_digits >= 9 || shape.ssn_space) && {
-            let around = &bytes[ws.saturating_sub(300)..we];
-            validators::contains_word_ci(around, b"ssn", false)
-                || validators::contains_word_ci(around, b"social security", false)
-        };
+        let context = (shape.solid_digits >= 9 || shape.ssn_space) && ssn_context(bytes, ws, we);
         let plain = context.then_some(&e.pii.ssn_plain);
         let dashed = shape.ssn_dash.then_some(&e.pii.ssn);
         for re in dashed.into_iter().chain(plain) {
@@ -1459,23 +1521,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
     if on(b.phone_number) {
         // Ten bare digits are a phone number only when labelled so (`phone: 4155552671`), and so
         // is an area code in parentheses without a trunk prefix (`(11) 95595-4852`, Brazil).
-        let label = || {
-            let around = &bytes[ws.saturating_sub(40)..we];
-            // Words, not parts of words: `tel` is no label inside `telemetry` or `stateless`.
-            [
-                (&b"phone"[..], false),
-                (b"telephone", false),
-                (b"tel", true),
-                (b"mobile", false),
-                (b"cell", false),
-                (b"fax", false),
-                (b"sms", false),
-                (b"whatsapp", false),
-                (b"call ", false),
-            ]
-            .iter()
-            .any(|&(k, whole)| validators::contains_word_ci(around, k, whole))
-        };
+        let label = || phone_label(bytes, ws, we);
         let labelled = shape.solid_digits >= 10 && e.pii.phone_bare.is_match(w) && label();
         let paren = memchr::memchr(b'(', w).is_some();
         let area = paren && e.pii.phone_area.is_match(w) && label();
