@@ -773,16 +773,19 @@ impl Engine {
         let (ws, we) = detectors::line_window(bytes, at, 1024, 8192);
         let we = rule_window_end(rule, bytes, we);
         st.scanned_until[r] = we;
-        let window = &bytes[ws..we];
-        let mut locs = rule.regex.capture_locations();
         // Without captures when the secret is the whole match or the split form can place it.
         let plain = rule.secret_groups.is_empty() || rule.split.is_some();
+        let window = &bytes[ws..we];
+        // Capture slots are an allocation: made only when a match needs them.
+        let mut locs = None;
+        let new_locs = || rule.regex.capture_locations();
         let mut pos = 0;
         while pos <= window.len() {
             let found = if plain {
                 rule.regex.find_at(window, pos)
             } else {
-                rule.regex.captures_read_at(&mut locs, window, pos)
+                let l = locs.get_or_insert_with(new_locs);
+                rule.regex.captures_read_at(l, window, pos)
             };
             let Some(whole) = found else {
                 break;
@@ -800,19 +803,20 @@ impl Engine {
             };
             let (ms, me) = match (&rule.split, plain) {
                 (None, true) => (whole.start(), whole.end()),
-                (None, false) => group(&locs),
+                (None, false) => group(locs.get_or_insert_with(new_locs)),
                 (Some(split), _) => match split.locate(window, whole.start(), whole.end()) {
                     Some(span) => span,
                     None => {
                         // The same match, with captures.
+                        let l = locs.get_or_insert_with(new_locs);
                         if rule
                             .regex
-                            .captures_read_at(&mut locs, window, whole.start())
+                            .captures_read_at(l, window, whole.start())
                             .is_none()
                         {
                             continue;
                         }
-                        group(&locs)
+                        group(l)
                     }
                 },
             };
