@@ -1,4 +1,5 @@
-//! Engine throughput: corpus text, clean code, English prose, secret-dense text; a 4 KB prompt; compile.
+//! Engine throughput: corpus text, clean code, English prose, secret-dense text, logs and numeric
+//! CSV; a 4 KB prompt; compile.
 //!
 //! `cargo bench --bench scan`. Figures go in the issue notes; no test asserts on time.
 
@@ -34,6 +35,8 @@ fn throughput(c: &mut Criterion) {
         ("clean_code", textgen::clean_code(SIZE, 2)),
         ("secret_dense", textgen::secret_dense(SIZE, 3, 4)),
         ("secret_saturated", textgen::secret_dense(SIZE, 3, 1)),
+        ("logs", textgen::logs(SIZE, 4)),
+        ("numeric_csv", textgen::numeric_csv(SIZE, 5)),
     ];
     if let Some(t) = corpus_text() {
         inputs.push(("corpus", t));

@@ -1,4 +1,5 @@
-//! Deterministic text generators for the benchmarks: English prose, clean code, secret-dense text.
+//! Deterministic text generators for the benchmarks: English prose, clean code, secret-dense text,
+//! service logs and numeric CSV.
 
 /// A small deterministic PRNG (xorshift64*), so the benches need no extra crate and are repeatable.
 pub struct Rng(u64);
@@ -229,6 +230,51 @@ pub fn secret_dense(bytes: usize, seed: u64, every: u64) -> String {
             _ => format!("{}\n", prose(60, r.next_u64())),
         };
         s.push_str(&line);
+    }
+    s.truncate(bytes);
+    s
+}
+
+/// Service log lines with nothing sensitive: timestamps, request ids (hex), public IPv4 addresses
+/// (documentation ranges), durations.
+pub fn logs(bytes: usize, seed: u64) -> String {
+    let mut r = Rng::new(seed);
+    let mut s = String::with_capacity(bytes + 256);
+    while s.len() < bytes {
+        s.push_str(&format!(
+            "2026-11-21T10:{:02}:{:02}.{:03}Z INFO request id={} from 203.0.113.{} took {}ms status=200 trace={}\n",
+            r.next_u64() % 60,
+            r.next_u64() % 60,
+            r.next_u64() % 1000,
+            r.hex(32),
+            r.next_u64() % 255,
+            r.next_u64() % 1000,
+            r.hex(16)
+        ));
+    }
+    s.truncate(bytes);
+    s
+}
+
+/// Numeric CSV rows with nothing sensitive: ids of 6 to 11 digits, amounts, ISO timestamps.
+pub fn numeric_csv(bytes: usize, seed: u64) -> String {
+    let mut r = Rng::new(seed);
+    let mut s = String::with_capacity(bytes + 256);
+    s.push_str("id,account,amount,ref,created\n");
+    while s.len() < bytes {
+        s.push_str(&format!(
+            "{},{},{}.{:02},{},2026-{:02}-{:02}T{:02}:{:02}:{:02}Z\n",
+            r.next_u64() % 1_000_000,
+            10_000_000_000 + r.next_u64() % 90_000_000_000,
+            r.next_u64() % 1000,
+            r.next_u64() % 100,
+            r.next_u64() % 9_999_999_999,
+            r.next_u64() % 12 + 1,
+            r.next_u64() % 28 + 1,
+            r.next_u64() % 24,
+            r.next_u64() % 60,
+            r.next_u64() % 60
+        ));
     }
     s.truncate(bytes);
     s
