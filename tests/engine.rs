@@ -687,18 +687,20 @@ fn ids_and_addresses_in_logs_and_csv_are_quiet_and_personal_data_among_them_is_f
     let e = engine();
     // Runs of nine digits or more that no card, SSN, phone or IBAN takes the shape of: an IPv4
     // address, ids of 11 and 12 digits, 17 digits, an unlabelled 10-digit id, nine digits with no
-    // SSN named, 13 digits that fail Luhn.
+    // SSN named, 13 digits that fail Luhn, a date with its hour.
     let quiet = "2026-11-21 10:33:12 GET /orders from 203.0.113.45 took 12ms\n\
                  order_id,account,amount,ref\n\
                  98765432101,456789012345,12.50,7654321098765\n\
-                 12345678901234567,1234567890,987654321,2026-05-12T11:22:33Z\n";
+                 12345678901234567,1234567890,987654321,2026-05-12T11:22:33Z\n\
+                 INSERT INTO orders VALUES (1042, '2026-05-12 11:22:33', 98765432101);\n";
     assert!(rules(quiet).is_empty(), "{:?}", rules(quiet));
     // The same rows with personal data in them: a card without separators, a labelled phone, an
     // SSN under its header, an international number and a compact IBAN.
     let text = format!(
         "{quiet}98765432101,5387517503462348,12.50,ok\n\
          name,phone\nAna,phone 4155552671\nssn\n138078581\n\
-         203.0.113.45 call +966957970208, FR6541981132860957433973675\n"
+         203.0.113.45 call +966957970208, FR6541981132860957433973675\n\
+         2026-05-12 11:22:33 customer 415-555-2671\n"
     );
     let got = spans(&e, &text);
     for (v, r) in [
@@ -707,11 +709,12 @@ fn ids_and_addresses_in_logs_and_csv_are_quiet_and_personal_data_among_them_is_f
         ("138078581", "us_ssn"),
         ("+966957970208", "phone_number"),
         ("FR6541981132860957433973675", "iban"),
+        ("415-555-2671", "phone_number"),
     ] {
         assert!(
             got.iter().any(|(gv, gr)| *gv == v && gr == r),
             "missing {r} {v}: {got:?}"
         );
     }
-    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got.len(), 6, "{got:?}");
 }

@@ -780,23 +780,17 @@ fn clusters(
         end += 1;
     }
     // Nine digits need nine cluster bytes in a row: only such runs get the byte-by-byte walk.
-    while let Some((rs, re)) = next_long_run(bytes, i, end) {
-        i = re;
-        let Some(start) = bytes[rs..re]
-            .iter()
-            .position(u8::is_ascii_digit)
-            .map(|k| rs + k)
-        else {
-            continue;
-        };
-        let digits = bytes[start..re]
-            .iter()
-            .filter(|b| b.is_ascii_digit())
-            .count();
-        let last_digit = bytes[start..re]
-            .iter()
-            .rposition(u8::is_ascii_digit)
-            .map_or(start, |k| start + k);
+    for (rs, re) in LongRuns::new(bytes, i, end) {
+        // The first digit, the last and how many: one pass.
+        let (mut first, mut last_digit, mut digits) = (usize::MAX, rs, 0);
+        for (k, b) in bytes[rs..re].iter().enumerate() {
+            if b.is_ascii_digit() {
+                first = first.min(rs + k);
+                last_digit = rs + k;
+                digits += 1;
+            }
+        }
+        let start = first;
         // Digits inside a finding already made (a Slack or Telegram token, an address) are its own.
         if digits < 9
             || in_lowercase_token(bytes, start, re, digits)
@@ -804,10 +798,13 @@ fn clusters(
         {
             continue;
         }
-        let (ls, le) = line_window(bytes, start, 48, 256);
-        let ws = start.saturating_sub(40).max(ls);
-        let we = (last_digit + 40).min(le).max(ws);
-        if digits_may_be_pii(bytes, (start, last_digit), digits, (ws, we)) {
+        let window_of = || {
+            let (ls, le) = line_window(bytes, start, 48, 256);
+            let ws = start.saturating_sub(40).max(ls);
+            (ws, (last_digit + 40).min(le).max(ws))
+        };
+        if digits_may_be_pii(bytes, (start, last_digit), digits, window_of) {
+            let (ws, we) = window_of();
             *window = match *window {
                 Some((ps, pe)) if ws <= pe => Some((ps, pe.max(we))),
                 Some((ps, pe)) => {
@@ -820,38 +817,79 @@ fn clusters(
     }
 }
 
-/// The first whole run of nine cluster bytes or more that starts in `from..end`, where `from` is
-/// no run's middle and `end` no run's end but its last. Random values (a hex digest) hold short
+/// The whole runs of nine cluster bytes or more that start in `from..end`, in order, where `from`
+/// is no run's middle and `end` no run's end but its last. Random values (a hex digest) hold short
 /// runs by the dozen, and a byte-by-byte walk over them mispredicts a branch at every one: this
 /// looks at 64 bytes at a time, as bit masks, and walks only a long run.
-fn next_long_run(bytes: &[u8], from: usize, end: usize) -> Option<(usize, usize)> {
-    // Blocks of 64 bytes, 56 apart: nine bytes in a row always lie inside one block.
-    let mut b = from;
-    while b < end {
-        // Windows that start before `end` need the eight bytes after it.
-        let cm = cluster_bits(bytes, b, end - b + 8);
-        // Bit p: bytes p to p + 8 of the block are all cluster bytes.
-        let mut x = cm & (cm >> 1);
-        x &= x >> 2;
-        x &= x >> 4;
-        x &= cm >> 8;
-        if x != 0 {
-            let mut rs = b + x.trailing_zeros() as usize;
-            if rs >= end {
+struct LongRuns<'a> {
+    bytes: &'a [u8],
+    /// Where the next run may start: the end of the last one.
+    from: usize,
+    end: usize,
+    /// The block the mask below is for, and whether it is loaded.
+    block: usize,
+    loaded: bool,
+    /// Bit p: nine cluster bytes in a row start at `block + p`, past the last run.
+    starts: u64,
+}
+
+impl<'a> LongRuns<'a> {
+    fn new(bytes: &'a [u8], from: usize, end: usize) -> LongRuns<'a> {
+        LongRuns {
+            bytes,
+            from,
+            end,
+            block: from,
+            loaded: false,
+            starts: 0,
+        }
+    }
+}
+
+impl Iterator for LongRuns<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        // Blocks of 64 bytes, 56 apart: nine bytes in a row always lie inside one block.
+        while self.starts == 0 {
+            if self.loaded {
+                self.block = (self.block + 56).max(self.from);
+            }
+            if self.block >= self.end {
                 return None;
             }
-            while rs > from && is_cluster_byte(bytes[rs - 1]) {
-                rs -= 1;
-            }
-            let mut re = rs + 9;
-            while re < bytes.len() && is_cluster_byte(bytes[re]) {
-                re += 1;
-            }
-            return Some((rs, re));
+            // Windows that start before `end` need the eight bytes after it.
+            let cm = cluster_bits(self.bytes, self.block, self.end - self.block + 8);
+            let mut x = cm & (cm >> 1);
+            x &= x >> 2;
+            x &= x >> 4;
+            x &= cm >> 8;
+            self.starts = x;
+            self.loaded = true;
         }
-        b += 56;
+        let mut rs = self.block + self.starts.trailing_zeros() as usize;
+        if rs >= self.end {
+            self.starts = 0;
+            self.block = self.end;
+            return None;
+        }
+        while rs > self.from && is_cluster_byte(self.bytes[rs - 1]) {
+            rs -= 1;
+        }
+        let mut re = rs + 9;
+        while re < self.bytes.len() && is_cluster_byte(self.bytes[re]) {
+            re += 1;
+        }
+        self.from = re;
+        // Every start before `re` lies in this run.
+        let past = re - self.block;
+        self.starts = if past >= 64 {
+            0
+        } else {
+            self.starts & !((1u64 << past) - 1)
+        };
+        Some((rs, re))
     }
-    None
 }
 
 /// Bit k is set when byte `at + k` of `bytes` is a cluster byte (a digit or one of ` -.()+`), for
@@ -894,7 +932,7 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
 }
 
 /// Whether the digits of a run of cluster bytes, `start..=last` (the first digit to the last,
-/// `digits` of them), with `ws..we` the window the run would get, can be a card, SSN, phone or
+/// `digits` of them), with `window` the window the run would get, can be a card, SSN, phone or
 /// IBAN. Ids, amounts and addresses in logs and CSV data hold runs of nine digits or more on
 /// every line, and each would cost a window of regexes for nothing:
 /// - digits alone are a card when there are 13 to 16 of them (17 to 19 only come in groups) and
@@ -903,12 +941,12 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
 ///   with a trunk prefix and groups; other lengths are only the digits of a compact IBAN, after
 ///   its uppercase letters.
 /// - four groups of one to three digits between dots are an IPv4 address (no phone layout has
-///   four groups that short).
+///   four groups that short); a date and an hour are a timestamp.
 fn digits_may_be_pii(
     bytes: &[u8],
     (start, last): (usize, usize),
     digits: usize,
-    (ws, we): (usize, usize),
+    window: impl Fn() -> (usize, usize),
 ) -> bool {
     let core = &bytes[start..=last];
     if digits == core.len() {
@@ -916,8 +954,16 @@ fn digits_may_be_pii(
         return before.is_ascii_uppercase()
             || matches!(before, b'+' | b'(')
             || match digits {
-                9 => ssn_context(bytes, ws, we),
-                10 => core[0] >= b'2' && phone_label(bytes, ws, we),
+                9 => {
+                    let (ws, we) = window();
+                    ssn_context(bytes, ws, we)
+                }
+                10 => {
+                    core[0] >= b'2' && {
+                        let (ws, we) = window();
+                        phone_label(bytes, ws, we)
+                    }
+                }
                 13..=16 => card_issuer_ok(core) && luhn(core),
                 _ => false,
             };
@@ -927,7 +973,21 @@ fn digits_may_be_pii(
         groups += 1;
         (1..=3).contains(&g.len()) && g.iter().all(u8::is_ascii_digit)
     }) && groups == 4;
-    !dotted_quad
+    !dotted_quad && !iso_date_hour(core)
+}
+
+/// `2026-05-12 11`: an ISO date and the hour of a time after it (`:` ends the run), as logs, SQL
+/// dumps and CSV data write them.
+fn iso_date_hour(core: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| core[r].iter().all(u8::is_ascii_digit);
+    matches!(core.len(), 12 | 13)
+        && digits(0..4)
+        && core[4] == b'-'
+        && digits(5..7)
+        && core[7] == b'-'
+        && digits(8..10)
+        && core[10] == b' '
+        && digits(11..core.len())
 }
 
 /// Whether the run of cluster bytes `start..end`, holding `digits` digits, is only digits with a
@@ -1000,7 +1060,7 @@ mod hot_words_tests {
 
 #[cfg(test)]
 mod long_run_tests {
-    use super::{cluster_bits, is_cluster_byte, next_long_run};
+    use super::{cluster_bits, is_cluster_byte, LongRuns};
 
     fn random_text(rng: &mut super::super::TestRng, len: usize) -> Vec<u8> {
         // Digits often, so that long runs are common but not the rule.
@@ -1049,13 +1109,21 @@ mod long_run_tests {
                 }
                 i = i.max(s + 1);
             }
-            let mut got = Vec::new();
-            let mut from = 0;
-            while let Some((rs, re)) = next_long_run(&text, from, text.len()) {
-                got.push((rs, re));
-                from = re;
-            }
+            let got: Vec<(usize, usize)> = LongRuns::new(&text, 0, text.len()).collect();
             assert_eq!(got, want, "round {round}");
+            // From a later run boundary, and up to an earlier end: the runs that start between.
+            if let Some(&(s0, _)) = want.get(1) {
+                let end = want.last().map_or(text.len(), |r| r.0 + 1);
+                let from = want[0].1;
+                let got: Vec<(usize, usize)> = LongRuns::new(&text, from, end).collect();
+                let sub: Vec<(usize, usize)> = want
+                    .iter()
+                    .copied()
+                    .filter(|r| r.0 >= from && r.0 < end)
+                    .collect();
+                assert_eq!(got, sub, "round {round}, {from}..{end}");
+                assert_eq!(got.first().map(|r| r.0), Some(s0));
+            }
         }
     }
 }
@@ -1427,16 +1495,17 @@ impl WindowShape {
 /// Whether the text around the window `ws..we` (and 300 bytes before it) names an SSN.
 fn ssn_context(bytes: &[u8], ws: usize, we: usize) -> bool {
     let around = &bytes[ws.saturating_sub(300)..we];
-    validators::contains_word_ci(around, b"ssn", false)
-        || validators::contains_word_ci(around, b"social security", false)
+    const SSN: validators::WordList =
+        validators::WordList::new(&[(b"ssn", false), (b"social security", false)]);
+    validators::contains_any_word_ci(around, &SSN)
 }
 
 /// Whether the text around the window `ws..we` (and 40 bytes before it) labels a phone number.
 fn phone_label(bytes: &[u8], ws: usize, we: usize) -> bool {
     let around = &bytes[ws.saturating_sub(40)..we];
     // Words, not parts of words: `tel` is no label inside `telemetry` or `stateless`.
-    [
-        (&b"phone"[..], false),
+    const LABELS: &[(&[u8], bool)] = &[
+        (b"phone", false),
         (b"telephone", false),
         (b"tel", true),
         (b"mobile", false),
@@ -1445,9 +1514,9 @@ fn phone_label(bytes: &[u8], ws: usize, we: usize) -> bool {
         (b"sms", false),
         (b"whatsapp", false),
         (b"call ", false),
-    ]
-    .iter()
-    .any(|&(k, whole)| validators::contains_word_ci(around, k, whole))
+    ];
+    const LIST: validators::WordList = validators::WordList::new(LABELS);
+    validators::contains_any_word_ci(around, &LIST)
 }
 
 fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut State) {

@@ -450,6 +450,55 @@ fn distinct_alnum(value: &[u8]) -> usize {
     sum(b'0'..=b'9') + sum(b'A'..=b'Z') + sum(b'a'..=b'z')
 }
 
+/// Words (lowercase ASCII, each with its `whole` flag, as [`contains_word_ci`] takes them) to
+/// look for in one pass, with the bytes that open them (either case) set at compile time.
+pub struct WordList {
+    words: &'static [(&'static [u8], bool)],
+    first: [bool; 256],
+}
+
+impl WordList {
+    pub const fn new(words: &'static [(&'static [u8], bool)]) -> WordList {
+        let mut first = [false; 256];
+        let mut i = 0;
+        while i < words.len() {
+            if let [c, ..] = words[i].0 {
+                first[*c as usize] = true;
+                first[c.to_ascii_uppercase() as usize] = true;
+            }
+            i += 1;
+        }
+        WordList { words, first }
+    }
+}
+
+/// Whether `hay` contains any word of `list` as [`contains_word_ci`] would find it, in one pass: a
+/// label list searched word by word costs a memchr pass per word, on every window of digits.
+pub fn contains_any_word_ci(hay: &[u8], list: &WordList) -> bool {
+    let at = |i: usize| {
+        list.first[usize::from(hay[i])]
+            && (i == 0 || !hay[i - 1].is_ascii_alphabetic())
+            && list.words.iter().any(|&(w, whole)| {
+                let end = i + w.len();
+                !w.is_empty()
+                    && hay.get(i..end).is_some_and(|h| h.eq_ignore_ascii_case(w))
+                    && (!whole || hay.get(end).is_none_or(|b| !b.is_ascii_alphabetic()))
+            })
+    };
+    // Every letter has bit 0x40 set, and digits and punctuation do not: eight bytes of numbers and
+    // separators (the usual text around digits) are passed over at once.
+    let mut chunks = hay.chunks_exact(8);
+    let mut i = 0;
+    for c in chunks.by_ref() {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        if w & 0x4040_4040_4040_4040 != 0 && (i..i + 8).any(at) {
+            return true;
+        }
+        i += 8;
+    }
+    (i..hay.len()).any(at)
+}
+
 /// Whether `hay` contains `needle_lower` (lowercase ASCII), ignoring ASCII case, where a word
 /// starts: not after a letter. With `whole`, not before a letter either. No allocation: memchr
 /// finds the candidates for the first byte (either case), then the rest is compared.
@@ -885,6 +934,38 @@ mod tests {
         assert!(!contains_word_ci(b"telemetry", b"tel", true));
         assert!(contains_word_ci(b"tel: +1", b"tel", true));
         assert!(contains_word_ci(b"Tel", b"tel", true));
+    }
+
+    #[test]
+    fn any_word_in_one_pass_finds_what_each_word_search_finds() {
+        const WORDS: &[(&[u8], bool)] = &[
+            (b"phone", false),
+            (b"tel", true),
+            (b"call ", false),
+            (b"ssn", false),
+        ];
+        const LIST: WordList = WordList::new(WORDS);
+        const NONE: WordList = WordList::new(&[]);
+        let mut rng = super::super::TestRng::new(0xa11_0000_0000_0003);
+        const ALPHABET: &[u8] = b"phonePHONEtelTELcalsnSN x9-:";
+        for round in 0..3000 {
+            let len = rng.below(40);
+            let hay: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64)])
+                .collect();
+            let want = WORDS
+                .iter()
+                .any(|&(w, whole)| contains_word_ci(&hay, w, whole));
+            assert_eq!(
+                contains_any_word_ci(&hay, &LIST),
+                want,
+                "round {round}: {:?}",
+                String::from_utf8_lossy(&hay)
+            );
+        }
+        assert!(contains_any_word_ci(b"Tel: 1", &LIST));
+        assert!(!contains_any_word_ci(b"telemetry 1", &LIST));
+        assert!(!contains_any_word_ci(b"anything", &NONE));
     }
 
     #[test]
