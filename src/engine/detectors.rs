@@ -936,12 +936,13 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
 /// IBAN. Ids, amounts and addresses in logs and CSV data hold runs of nine digits or more on
 /// every line, and each would cost a window of regexes for nothing:
 /// - digits alone are a card when there are 13 to 16 of them (17 to 19 only come in groups) and
-///   they pass Luhn; a plain SSN (9) or a bare phone (10) when the text says so, as the window
-///   would require. An international number opens with `+` (or a spaced `00`), a national one
+///   they pass the card checks; a plain SSN (9) or a bare phone (10) when the text says so, as the
+///   window would require. An international number opens with `+` (or a spaced `00`), a national one
 ///   with a trunk prefix and groups; other lengths are only the digits of a compact IBAN, after
 ///   its uppercase letters.
 /// - four groups of one to three digits between dots are an IPv4 address (no phone layout has
-///   four groups that short); a date and an hour are a timestamp.
+///   four groups that short); a date and an hour are a timestamp;
+/// - digits in a card's groups are a card only if they pass the card checks.
 fn digits_may_be_pii(
     bytes: &[u8],
     (start, last): (usize, usize),
@@ -964,9 +965,32 @@ fn digits_may_be_pii(
                         phone_label(bytes, ws, we)
                     }
                 }
-                13..=16 => card_issuer_ok(core) && luhn(core),
+                13..=16 => may_be_card(core),
                 _ => false,
             };
+    }
+    // Four groups of four, or Amex's 4-6-5, with one separator: only a card has that layout (a
+    // phone's groups are shorter or open with a trunk `0` or `+`, an SSN's are 3-2-4).
+    let before = prev(bytes, start);
+    if core[0] != b'0' && !before.is_ascii_uppercase() && !matches!(before, b'+' | b'(') {
+        let sep = core[4];
+        let (mut lens, mut n) = ([0usize; 4], 0);
+        for g in core.split(|&b| b == sep) {
+            if n == lens.len() {
+                n += 1;
+                break;
+            }
+            lens[n] = g.len();
+            n += 1;
+        }
+        let mut buf = [0u8; 24];
+        if matches!(sep, b' ' | b'-')
+            && matches!(&lens[..n.min(4)], [4, 4, 4, 4] | [4, 6, 5])
+            && n <= 4
+            && core.iter().all(|&b| b == sep || b.is_ascii_digit())
+        {
+            return digits_into(core, &mut buf).is_some_and(may_be_card);
+        }
     }
     let mut groups = 0;
     let dotted_quad = core.split(|&b| b == b'.').all(|g| {
@@ -974,6 +998,12 @@ fn digits_may_be_pii(
         (1..=3).contains(&g.len()) && g.iter().all(u8::is_ascii_digit)
     }) && groups == 4;
     !dotted_quad && !iso_date_hour(core)
+}
+
+/// Whether card digits pass the checks every card finding needs: an issuer's prefix, Luhn, and
+/// not one of the published test numbers.
+fn may_be_card(d: &[u8]) -> bool {
+    card_issuer_ok(d) && luhn(d) && !validators::TEST_CARDS.iter().any(|t| t.as_bytes() == d)
 }
 
 /// `2026-05-12 11`: an ISO date and the hour of a time after it (`:` ends the run), as logs, SQL
@@ -1550,11 +1580,9 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 // 17 to 19 digits in a row are an id or an amount (snowflake ids, wei), not a
                 // card: the cards that long are printed in groups.
                 && (d.len() <= 16 || m.len() > d.len())
-                && card_issuer_ok(d)
-                && luhn(d)
+                && may_be_card(d)
                 && !id_context(bytes, s)
                 && d.iter().any(|&x| x != d[0])
-                && !validators::TEST_CARDS.iter().any(|t| t.as_bytes() == d)
             {
                 push(b.credit_card, s, end);
             }
