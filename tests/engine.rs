@@ -700,7 +700,8 @@ fn ids_and_addresses_in_logs_and_csv_are_quiet_and_personal_data_among_them_is_f
         "{quiet}98765432101,5387517503462348,12.50,ok\n\
          name,phone\nAna,phone 4155552671\nssn\n138078581\n\
          203.0.113.45 call +966957970208, FR6541981132860957433973675\n\
-         2026-05-12 11:22:33 customer 415-555-2671\n"
+         2026-05-12 11:22:33 customer 415-555-2671\n\
+         Date:   Sat Nov 21 10:33:12 2026 +0000, iban NL58 TRIO 9320 4856 21\n"
     );
     let got = spans(&e, &text);
     for (v, r) in [
@@ -710,11 +711,12 @@ fn ids_and_addresses_in_logs_and_csv_are_quiet_and_personal_data_among_them_is_f
         ("+966957970208", "phone_number"),
         ("FR6541981132860957433973675", "iban"),
         ("415-555-2671", "phone_number"),
+        ("NL58 TRIO 9320 4856 21", "iban"),
     ] {
         assert!(
             got.iter().any(|(gv, gr)| *gv == v && gr == r),
             "missing {r} {v}: {got:?}"
         );
     }
-    assert_eq!(got.len(), 6, "{got:?}");
+    assert_eq!(got.len(), 7, "{got:?}");
 }

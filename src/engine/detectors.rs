@@ -803,7 +803,7 @@ fn clusters(
             let ws = start.saturating_sub(40).max(ls);
             (ws, (last_digit + 40).min(le).max(ws))
         };
-        if digits_may_be_pii(bytes, (start, last_digit), digits, window_of) {
+        if digits_may_be_pii(bytes, (rs, re), (start, last_digit), digits, window_of) {
             let (ws, we) = window_of();
             *window = match *window {
                 Some((ps, pe)) if ws <= pe => Some((ps, pe.max(we))),
@@ -931,8 +931,8 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
     bits
 }
 
-/// Whether the digits of a run of cluster bytes, `start..=last` (the first digit to the last,
-/// `digits` of them), with `window` the window the run would get, can be a card, SSN, phone or
+/// Whether the digits of a run of cluster bytes `rs..re`, `start..=last` (the first digit to the
+/// last, `digits` of them), with `window` the window the run would get, can be a card, SSN, phone or
 /// IBAN. Ids, amounts and addresses in logs and CSV data hold runs of nine digits or more on
 /// every line, and each would cost a window of regexes for nothing:
 /// - digits alone are a card when there are 13 to 16 of them (17 to 19 only come in groups) and
@@ -942,17 +942,21 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
 ///   its uppercase letters.
 /// - four groups of one to three digits between dots are an IPv4 address (no phone layout has
 ///   four groups that short); a date and an hour are a timestamp;
-/// - digits in a card's groups are a card only if they pass the card checks.
+/// - digits in a card's groups are a card only if they pass the card checks;
+/// - any other run must have the shape that opens one of the window's patterns.
 fn digits_may_be_pii(
     bytes: &[u8],
+    (rs, re): (usize, usize),
     (start, last): (usize, usize),
     digits: usize,
     window: impl Fn() -> (usize, usize),
 ) -> bool {
     let core = &bytes[start..=last];
+    let before = prev(bytes, start);
+    // The digits of an IBAN follow its letters, maybe after a space (`NL58 TRIO 9320 4856 21`).
+    let after_letters = before.is_ascii_uppercase() || prev(bytes, rs).is_ascii_uppercase();
     if digits == core.len() {
-        let before = prev(bytes, start);
-        return before.is_ascii_uppercase()
+        return after_letters
             || matches!(before, b'+' | b'(')
             || match digits {
                 9 => {
@@ -971,8 +975,7 @@ fn digits_may_be_pii(
     }
     // Four groups of four, or Amex's 4-6-5, with one separator: only a card has that layout (a
     // phone's groups are shorter or open with a trunk `0` or `+`, an SSN's are 3-2-4).
-    let before = prev(bytes, start);
-    if core[0] != b'0' && !before.is_ascii_uppercase() && !matches!(before, b'+' | b'(') {
+    if core[0] != b'0' && !after_letters && !matches!(before, b'+' | b'(') {
         let sep = core[4];
         let (mut lens, mut n) = ([0usize; 4], 0);
         for g in core.split(|&b| b == sep) {
@@ -997,7 +1000,23 @@ fn digits_may_be_pii(
         groups += 1;
         (1..=3).contains(&g.len()) && g.iter().all(u8::is_ascii_digit)
     }) && groups == 4;
-    !dotted_quad && !iso_date_hour(core)
+    if dotted_quad || iso_date_hour(core) {
+        return false;
+    }
+    // Otherwise the run must open one of the window's patterns by its own shape (a finding is made
+    // of cluster bytes, so it lies inside one run), or be the digits of an IBAN after its letters.
+    let run = &bytes[rs..re];
+    let sh = WindowShape::of(run);
+    after_letters
+        || sh.card_digits >= 13
+        || sh.ssn_dash
+        || sh.ssn_space
+        || sh.solid_digits >= 9
+        || sh.intl
+        || sh.plus_one
+        || sh.three_sep
+        || sh.trunk
+        || run.contains(&b'(')
 }
 
 /// Whether card digits pass the checks every card finding needs: an issuer's prefix, Luhn, and
