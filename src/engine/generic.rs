@@ -380,9 +380,6 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     if form != Form::Quoted && matches!(next, b'(' | b'[' | b'{' | b'.') {
         return false; // a call or an index: code, not a literal
     }
-    if is_placeholder(value) || is_stand_in_password(value) || is_public_key_der(value) {
-        return false;
-    }
     // A lowercase path of three parts or more: where a secret is kept (`secret/data/app/config`).
     if value.iter().filter(|&&b| b == b'/').count() >= 2
         && value.split(|&b| b == b'/').all(|p| {
@@ -480,6 +477,10 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
         || [&b"/"[..], b"~/", b"./", b"../"].iter().any(|p| starts(p))
         || FILE_ENDINGS.iter().any(|x| ends(x))
     {
+        return false;
+    }
+    // The costlier looks last: most values that are code end above.
+    if is_placeholder(value) || is_stand_in_password(value) || is_public_key_der(value) {
         return false;
     }
     let has_digit = digits > 0;
