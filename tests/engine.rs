@@ -635,6 +635,9 @@ fn digit_runs_that_are_ids_and_serials_are_not_cards_or_phones() {
         "\"A Field Guide to Clouds\",979-2-9255-1121-1,5923274108,0159-8902,698",
         "SKU-8653BD,7631789351378,002589828358,17631789351378",
         "\"Compilers\",8065751180,0057-1431,515",
+        // An access log's status, size and time after the request.
+        "203.0.113.7 - - [17/May/2024:10:00:00 +0000] \"GET /api/items HTTP/1.1\" 200 532 1234",
+        "\"POST /v1/chat HTTP/2\" 404 415 5552671",
     ] {
         assert!(rules(t).is_empty(), "{t}: {:?}", rules(t));
     }

@@ -1445,6 +1445,21 @@ fn id_context(bytes: &[u8], s: usize) -> bool {
     WORDS
         .iter()
         .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+        || after_http_request(bytes, s)
+}
+
+/// Whether `s` follows the request of an access log line (`"GET /api HTTP/1.1" 200 532 1234`): the
+/// numbers there are the status, the size and the time.
+fn after_http_request(bytes: &[u8], s: usize) -> bool {
+    let before = bytes[s.saturating_sub(16)..s].trim_ascii_end();
+    before.strip_suffix(b"\"").is_some_and(|q| {
+        let version = q
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit() || **b == b'.')
+            .count();
+        version > 0 && q[..q.len() - version].ends_with(b"HTTP/")
+    })
 }
 
 /// What a window could hold, found in one pass, so that patterns that cannot match are not run.
