@@ -1583,6 +1583,8 @@ fn phone_label(bytes: &[u8], ws: usize, we: usize) -> bool {
     validators::contains_any_word_ci(around, &LIST)
 }
 
+/// Runs the digit-shaped personal-data patterns that the window's shape allows. A pattern added
+/// here needs its gate in `digits_may_be_pii` too, which decides which runs get a window at all.
 fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut State) {
     let b = e.builtins;
     let w = &bytes[ws..we];
