@@ -803,7 +803,17 @@ fn clusters(
             let ws = start.saturating_sub(40).max(ls);
             (ws, (last_digit + 40).min(le).max(ws))
         };
-        if digits_may_be_pii(bytes, (rs, re), (start, last_digit), digits, window_of) {
+        // A label is looked for around the window this run's would merge into, as the window's
+        // own patterns would look for it (a CSV header's `tel` before a row of several numbers).
+        let pending = *window;
+        let label_region = || {
+            let (ws, we) = window_of();
+            match pending {
+                Some((ps, pe)) if ws <= pe => (ps, we.max(pe)),
+                _ => (ws, we),
+            }
+        };
+        if digits_may_be_pii(bytes, (rs, re), (start, last_digit), digits, label_region) {
             let (ws, we) = window_of();
             *window = match *window {
                 Some((ps, pe)) if ws <= pe => Some((ps, pe.max(we))),
@@ -932,7 +942,7 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
 }
 
 /// Whether the digits of a run of cluster bytes `rs..re`, `start..=last` (the first digit to the
-/// last, `digits` of them), with `window` the window the run would get, can be a card, SSN, phone or
+/// last, `digits` of them), with `window` the window the run's would merge into, can be a card, SSN, phone or
 /// IBAN. Ids, amounts and addresses in logs and CSV data hold runs of nine digits or more on
 /// every line, and each would cost a window of regexes for nothing:
 /// - digits alone are a card when there are 13 to 16 of them (17 to 19 only come in groups) and
@@ -1400,6 +1410,30 @@ fn word_before(bytes: &[u8], at: usize) -> &[u8] {
     &bytes[s..e]
 }
 
+/// Whether `s` follows the opening groups of an IBAN written in fours (`GB01 ABBY 0901 ...`), so
+/// the digits from `s` are its tail, whether or not its checksum holds, and no phone.
+fn iban_tail(bytes: &[u8], s: usize) -> bool {
+    let mut i = s;
+    // Groups of four letters or digits, each followed by one space, back to the country code.
+    while i >= 5 && bytes[i - 1] == b' ' {
+        let g = &bytes[i - 5..i - 1];
+        if !g
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return false;
+        }
+        if g[..2].iter().all(u8::is_ascii_uppercase)
+            && g[2..].iter().all(u8::is_ascii_digit)
+            && left_clear(bytes, i - 5)
+        {
+            return true;
+        }
+        i -= 5;
+    }
+    false
+}
+
 /// Words just before a number that make it an identifier, not a card or a phone.
 fn id_context(bytes: &[u8], s: usize) -> bool {
     const WORDS: &[&str] = &[
@@ -1705,6 +1739,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                     && !solid_exit
                     && left_clear(bytes, s)
                     && !inside_run
+                    && !iban_tail(bytes, s)
                     && right_clear(bytes, end)
                     && !id_context(bytes, s)
                     && !fictional
