@@ -734,3 +734,41 @@ fn ids_and_addresses_in_logs_and_csv_are_quiet_and_personal_data_among_them_is_f
         spans(&e, csv)
     );
 }
+
+#[test]
+fn bare_numbers_under_a_header_that_names_them_are_found() {
+    let e = engine();
+    // CSV (with a quoted comma), TSV and a Markdown table; the header is many rows up.
+    let mut csv = String::from("id,name,account,phone,ssn,note\n");
+    for i in 0..80 {
+        csv.push_str(&format!(
+            "{},\"Doe, Jane\",{},{},{},ok\n",
+            1000 + i,
+            7_300_000_000u64 + i * 7919,
+            4_155_552_000u64 + i,
+            219_091_000 + i
+        ));
+    }
+    let got = spans(&e, &csv);
+    // Every row's phone and SSN, from the last rows too; no account number.
+    let phones = got.iter().filter(|(_, r)| r == "phone_number").count();
+    let ssns = got.iter().filter(|(_, r)| r == "us_ssn").count();
+    assert_eq!((phones, ssns), (80, 80), "{got:?}");
+    assert!(got.iter().all(|(v, _)| !v.starts_with("73")), "{got:?}");
+
+    let tsv = "order\tcustomer_phone\tSSN/TIN\n5848292\t07958019389\t278988036\n";
+    let got = spans(&e, tsv);
+    assert!(
+        got.contains(&("07958019389", "phone_number".into())),
+        "{got:?}"
+    );
+    assert!(got.contains(&("278988036", "us_ssn".into())), "{got:?}");
+    assert!(!got.iter().any(|(v, _)| *v == "5848292"), "{got:?}");
+
+    let md = "| id | mobile | amount |\n|---|---|---|\n| 46914 | 9861662960 | 12.50 |\n";
+    assert!(spans(&e, md).contains(&("9861662960", "phone_number".into())));
+
+    // Ids under headers that name no phone or SSN stay quiet, and so does a header's own row.
+    let ids = "invoice,ref,account\n2025110656,2934829798,846498629\n";
+    assert!(rules(ids).is_empty(), "{:?}", rules(ids));
+}

@@ -698,12 +698,13 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     let mut window: Option<(usize, usize)> = None;
     let mut region: Option<(usize, usize)> = None;
     let claims = Claims::of(e, st);
+    let mut table = None;
     // Adds `s..e2` to the region being gathered; a region it does not touch is looked at first.
     let mut add = |s: usize, e2: usize, st: &mut State| {
         region = match region {
             Some((rs, re)) if s <= re => Some((rs, re.max(e2))),
             Some(r) => {
-                clusters(e, bytes, r, &mut window, &claims, st);
+                clusters(e, bytes, r, (&mut window, &mut table), &claims, st);
                 Some((s, e2))
             }
             None => Some((s, e2)),
@@ -716,7 +717,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
         add((n - n % 8).saturating_sub(16), n, st);
     }
     if let Some(r) = region {
-        clusters(e, bytes, r, &mut window, &claims, st);
+        clusters(e, bytes, r, (&mut window, &mut table), &claims, st);
     }
     if let Some((ps, pe)) = window {
         scan_pii_window(e, bytes, ps, pe, st);
@@ -768,7 +769,7 @@ fn clusters(
     e: &Engine,
     bytes: &[u8],
     (mut i, mut end): (usize, usize),
-    window: &mut Option<(usize, usize)>,
+    (window, table): (&mut Option<(usize, usize)>, &mut Option<Table>),
     claims: &Claims,
     st: &mut State,
 ) {
@@ -798,6 +799,17 @@ fn clusters(
         {
             continue;
         }
+        // A whole field of nine to eleven digits under a header that names the column.
+        let cell = digits == last_digit + 1 - start && (9..=11).contains(&digits);
+        if cell {
+            column_finding(e, bytes, (start, last_digit + 1), table, st);
+        }
+        // A table's row is labelled by its own cells, not by the header above it (where `phone`
+        // names another column).
+        let in_table = cell
+            && table
+                .as_ref()
+                .is_some_and(|t| start > t.header_end && start <= t.rows_until);
         let window_of = || {
             let (ls, le) = line_window(bytes, start, 48, 256);
             let ws = start.saturating_sub(40).max(ls);
@@ -806,12 +818,16 @@ fn clusters(
         // A label is looked for around the window this run's would merge into, as the window's
         // own patterns would look for it (a CSV header's `tel` before a row of several numbers).
         let pending = *window;
-        let label_region = || {
+        let label_region = |back: usize| {
+            if in_table {
+                return line_bounds(bytes, start);
+            }
             let (ws, we) = window_of();
-            match pending {
+            let (ws, we) = match pending {
                 Some((ps, pe)) if ws <= pe => (ps, we.max(pe)),
                 _ => (ws, we),
-            }
+            };
+            (ws.saturating_sub(back), we)
         };
         if digits_may_be_pii(bytes, (rs, re), (start, last_digit), digits, label_region) {
             let (ws, we) = window_of();
@@ -824,6 +840,46 @@ fn clusters(
                 None => Some((ws, we)),
             };
         }
+    }
+}
+
+/// An SSN or a phone number given as a bare field of a table whose header names the column
+/// (`ssn` / `SSN/TIN`, `phone` / `tel` / `mobile`): the checks the window applies to a labelled
+/// number, without the words-around search.
+fn column_finding(
+    e: &Engine,
+    bytes: &[u8],
+    (s, end): (usize, usize),
+    table: &mut Option<Table>,
+    st: &mut State,
+) {
+    let b = &e.builtins;
+    let d = &bytes[s..end];
+    if !(left_clear(bytes, s) && right_clear(bytes, end)) {
+        return;
+    }
+    let info = match column_label(bytes, s, end, table) {
+        Some(Column::Ssn) if e.infos[b.us_ssn].enabled && d.len() == 9 => {
+            let num = |r: std::ops::Range<usize>| {
+                d[r].iter().fold(0u32, |a, &x| a * 10 + u32::from(x - b'0'))
+            };
+            ssn_ok(num(0..3), num(3..5), num(5..9)).then_some(b.us_ssn)
+        }
+        Some(Column::Phone) if e.infos[b.phone_number].enabled => {
+            // Ten digits (NANP, no trunk), or a national number after its trunk `0`.
+            let shape = (d.len() == 10 && d[0] >= b'2') || (d[0] == b'0' && d[1] != b'0');
+            let n = d.len();
+            let fictional = n >= 10 && &d[n - 7..n - 4] == b"555" && &d[n - 4..n - 2] == b"01";
+            (shape && !fictional && !id_context(bytes, s)).then_some(b.phone_number)
+        }
+        _ => None,
+    };
+    if let Some(info) = info {
+        st.found.push(Raw {
+            info,
+            start: s,
+            end,
+        });
     }
 }
 
@@ -942,14 +998,15 @@ fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
 }
 
 /// Whether the digits of a run of cluster bytes `rs..re`, `start..=last` (the first digit to the
-/// last, `digits` of them), with `window` the window the run's would merge into, can be a card, SSN, phone or
-/// IBAN. Ids, amounts and addresses in logs and CSV data hold runs of nine digits or more on
-/// every line, and each would cost a window of regexes for nothing:
+/// last, `digits` of them) can be a card, SSN, phone or IBAN. `label_region(back)` is the text to
+/// look for a label in: around the window the run's would merge into, from `back` bytes before
+/// it; or, in a table, the run's row. Ids, amounts and addresses in logs and CSV data hold runs of
+/// nine digits or more on every line, and each would cost a window of regexes for nothing:
 /// - digits alone are a card when there are 13 to 16 of them (17 to 19 only come in groups) and
 ///   they pass the card checks; a plain SSN (9) or a bare phone (10) when the text says so, as the
-///   window would require. An international number opens with `+` (or a spaced `00`), a national one
-///   with a trunk prefix and groups; other lengths are only the digits of a compact IBAN, after
-///   its uppercase letters.
+///   window would require. An international number opens with `+` (or a spaced `00`), a national
+///   one with a trunk prefix and groups; other lengths are only the digits of a compact IBAN,
+///   after its uppercase letters.
 /// - four groups of one to three digits between dots are an IPv4 address (no phone layout has
 ///   four groups that short); a date and an hour are a timestamp;
 /// - digits in a card's groups are a card only if they pass the card checks;
@@ -959,7 +1016,7 @@ fn digits_may_be_pii(
     (rs, re): (usize, usize),
     (start, last): (usize, usize),
     digits: usize,
-    window: impl Fn() -> (usize, usize),
+    label_region: impl Fn(usize) -> (usize, usize),
 ) -> bool {
     let core = &bytes[start..=last];
     let before = prev(bytes, start);
@@ -970,13 +1027,13 @@ fn digits_may_be_pii(
             || matches!(before, b'+' | b'(')
             || match digits {
                 9 => {
-                    let (ws, we) = window();
-                    ssn_context(bytes, ws, we)
+                    let (a, z) = label_region(300);
+                    validators::contains_any_word_ci(&bytes[a..z], &SSN_WORDS)
                 }
                 10 => {
                     core[0] >= b'2' && {
-                        let (ws, we) = window();
-                        phone_label(bytes, ws, we)
+                        let (a, z) = label_region(40);
+                        validators::contains_any_word_ci(&bytes[a..z], &PHONE_LABELS)
                     }
                 }
                 13..=16 => may_be_card(core),
@@ -1184,6 +1241,62 @@ mod long_run_tests {
                 assert_eq!(got.first().map(|r| r.0), Some(s0));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::{column_label, fields, Column};
+
+    #[test]
+    fn fields_keep_quoted_separators() {
+        let line = b"1,\"Doe, Jane\",,x";
+        let got: Vec<&[u8]> = fields(line, b',').map(|(s, e)| &line[s..e]).collect();
+        assert_eq!(got, [&b"1"[..], b"\"Doe, Jane\"", b"", b"x"]);
+        assert_eq!(fields(b"", b',').count(), 1);
+    }
+
+    #[test]
+    fn a_cell_takes_its_label_from_the_header_of_its_own_table() {
+        let label = |text: &str, cell: &str| {
+            let s = text.rfind(cell).unwrap();
+            column_label(text.as_bytes(), s, s + cell.len(), &mut None)
+        };
+        // A Markdown rule row is passed on the way up; a header far up is found.
+        let mut md = String::from("| id | Mobile | amount |\n|---|---|---|\n");
+        for i in 0..50 {
+            md.push_str(&format!("| {i} | 98616629{:02} | 1.50 |\n", i));
+        }
+        assert_eq!(label(&md, "9861662949"), Some(Column::Phone));
+        assert_eq!(
+            label("id\tSSN/TIN\tx\n1\t278988036\tz\n", "278988036"),
+            Some(Column::Ssn)
+        );
+        // Another column, a row of another width between, part of a field, no table.
+        assert_eq!(
+            label("id,account,phone\n1,4155552671,2\n", "4155552671"),
+            None
+        );
+        assert_eq!(label("a,phone,c\nx\n1,4155552671,2\n", "4155552671"), None);
+        assert_eq!(label("a,phone,c\n1,x4155552671,2\n", "4155552671"), None);
+        assert_eq!(label("phone: 4155552671", "4155552671"), None);
+        // More than 64 rows below a header that was never read: not found.
+        let mut long = String::from("id,phone,x\n");
+        for i in 0..70 {
+            long.push_str(&format!("{i},41555520{:02},x\n", i));
+        }
+        assert_eq!(label(&long, "4155552069"), None);
+        // Read top to bottom, as the scan does, the table is remembered.
+        let mut table = None;
+        let mut found = 0;
+        for i in 0..70 {
+            let cell = format!("41555520{:02}", i);
+            let s = long.find(&cell).unwrap();
+            found += usize::from(
+                column_label(long.as_bytes(), s, s + cell.len(), &mut table) == Some(Column::Phone),
+            );
+        }
+        assert_eq!(found, 70);
     }
 }
 
@@ -1592,29 +1705,181 @@ impl WindowShape {
 
 /// Whether the text around the window `ws..we` (and 300 bytes before it) names an SSN.
 fn ssn_context(bytes: &[u8], ws: usize, we: usize) -> bool {
-    let around = &bytes[ws.saturating_sub(300)..we];
-    const SSN: validators::WordList =
-        validators::WordList::new(&[(b"ssn", false), (b"social security", false)]);
-    validators::contains_any_word_ci(around, &SSN)
+    validators::contains_any_word_ci(&bytes[ws.saturating_sub(300)..we], &SSN_WORDS)
 }
+
+/// Words that label a phone number. Words, not parts of words: `tel` is no label inside
+/// `telemetry` or `stateless`.
+const PHONE_LABELS: validators::WordList = validators::WordList::new(&[
+    (b"phone", false),
+    (b"telephone", false),
+    (b"tel", true),
+    (b"mobile", false),
+    (b"cell", false),
+    (b"fax", false),
+    (b"sms", false),
+    (b"whatsapp", false),
+    (b"call ", false),
+]);
+
+/// Words that name an SSN.
+const SSN_WORDS: validators::WordList =
+    validators::WordList::new(&[(b"ssn", false), (b"social security", false)]);
 
 /// Whether the text around the window `ws..we` (and 40 bytes before it) labels a phone number.
 fn phone_label(bytes: &[u8], ws: usize, we: usize) -> bool {
-    let around = &bytes[ws.saturating_sub(40)..we];
-    // Words, not parts of words: `tel` is no label inside `telemetry` or `stateless`.
-    const LABELS: &[(&[u8], bool)] = &[
-        (b"phone", false),
-        (b"telephone", false),
-        (b"tel", true),
-        (b"mobile", false),
-        (b"cell", false),
-        (b"fax", false),
-        (b"sms", false),
-        (b"whatsapp", false),
-        (b"call ", false),
-    ];
-    const LIST: validators::WordList = validators::WordList::new(LABELS);
-    validators::contains_any_word_ci(around, &LIST)
+    validators::contains_any_word_ci(&bytes[ws.saturating_sub(40)..we], &PHONE_LABELS)
+}
+
+/// What a table's column header says its values are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Column {
+    Phone,
+    Ssn,
+}
+
+/// The fields of a delimited line, as (start, end) within it; a separator inside double quotes
+/// is part of its field.
+fn fields(line: &[u8], sep: u8) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0;
+    let mut quoted = false;
+    let mut done = false;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while !done {
+            if i == line.len() {
+                done = true;
+                return Some((start, i));
+            }
+            let c = line[i];
+            i += 1;
+            if c == b'"' {
+                quoted = !quoted;
+            } else if c == sep && !quoted {
+                let f = (start, i - 1);
+                start = i;
+                return Some(f);
+            }
+        }
+        None
+    })
+}
+
+/// A field's text without the spaces and quotes around it.
+fn field_text(line: &[u8], (s, e): (usize, usize)) -> &[u8] {
+    let f = line[s..e].trim_ascii();
+    let f = f.strip_prefix(b"\"").unwrap_or(f);
+    f.strip_suffix(b"\"").unwrap_or(f)
+}
+
+/// A delimited table (CSV, TSV, a Markdown or psql table) met by the digit scan: its separator,
+/// its width, what its header names each column (the first 32), and how far its rows are known
+/// to run. Exports put a column's label in the header, often many rows up, where the
+/// words-around checks cannot see it; the header is found once per table.
+struct Table {
+    sep: u8,
+    width: usize,
+    header_end: usize,
+    rows_until: usize,
+    columns: [Option<Column>; 32],
+}
+
+/// What a header cell names: SSNs or phone numbers.
+fn column_kind(cell: &[u8]) -> Option<Column> {
+    if validators::contains_any_word_ci(cell, &SSN_WORDS) {
+        Some(Column::Ssn)
+    } else if validators::contains_any_word_ci(cell, &PHONE_LABELS) {
+        Some(Column::Phone)
+    } else {
+        None
+    }
+}
+
+/// If `s..e` is a whole field of a row of a delimited table whose header names its column as
+/// phone numbers or SSNs: which. `table` keeps the last table found.
+fn column_label(bytes: &[u8], s: usize, e: usize, table: &mut Option<Table>) -> Option<Column> {
+    // A row (or the next row) of a table whose header labels no column: nothing to read.
+    let unlabelled = |t: &Table| t.columns.iter().all(Option::is_none);
+    if table
+        .as_ref()
+        .is_some_and(|t| unlabelled(t) && s > t.header_end && e <= t.rows_until)
+    {
+        return None;
+    }
+    let (ls, le) = line_bounds(bytes, s);
+    if let Some(t) = table.as_mut() {
+        if unlabelled(t) && ls > t.header_end && ls <= t.rows_until + 1 {
+            t.rows_until = t.rows_until.max(le);
+            return None;
+        }
+    }
+    let line = &bytes[ls..le];
+    let sep = [b',', b'\t', b'|', b';']
+        .into_iter()
+        .max_by_key(|&c| memchr::memchr_iter(c, line).count())?;
+    let (mut width, mut idx) = (0, None);
+    for (k, f) in fields(line, sep).enumerate() {
+        width += 1;
+        if f.0 <= s - ls && e - ls <= f.1 {
+            idx = Some((k, f));
+        }
+    }
+    let (idx, f) = idx?;
+    if width < 3 || field_text(line, f) != &bytes[s..e] {
+        return None;
+    }
+    let same = |t: &Table| t.sep == sep && t.width == width;
+    let known = table
+        .as_ref()
+        .is_some_and(|t| same(t) && ls > t.header_end && ls <= t.rows_until + 1);
+    if !known {
+        // Up the table, row by row (at most 64), to its header: the first row whose cells have
+        // letters and no digit (a Markdown rule row `|---|` has neither and is passed), or the
+        // rows of a table already read.
+        let mut top = ls;
+        let mut found = None;
+        for _ in 0..64 {
+            if top == 0 {
+                break;
+            }
+            let (ps, pe) = line_bounds(bytes, top - 1);
+            if table
+                .as_ref()
+                .is_some_and(|t| same(t) && ps > t.header_end && pe <= t.rows_until)
+            {
+                found = table.take();
+                break;
+            }
+            let row = &bytes[ps..pe];
+            if fields(row, sep).count() != width {
+                break;
+            }
+            let header = fields(row, sep).any(|c| {
+                let h = field_text(row, c);
+                h.iter().any(u8::is_ascii_alphabetic)
+            }) && fields(row, sep)
+                .all(|c| !field_text(row, c).iter().any(u8::is_ascii_digit));
+            if header {
+                let mut columns = [None; 32];
+                for (k, c) in fields(row, sep).take(32).enumerate() {
+                    columns[k] = column_kind(field_text(row, c));
+                }
+                found = Some(Table {
+                    sep,
+                    width,
+                    header_end: pe,
+                    rows_until: pe,
+                    columns,
+                });
+                break;
+            }
+            top = ps;
+        }
+        *table = Some(found?);
+    }
+    let t = table.as_mut()?;
+    t.rows_until = t.rows_until.max(le);
+    t.columns.get(idx).copied().flatten()
 }
 
 /// Runs the digit-shaped personal-data patterns that the window's shape allows. A pattern added
