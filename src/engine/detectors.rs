@@ -961,13 +961,7 @@ impl Iterator for LongRuns<'_> {
 /// Bit k is set when byte `at + k` of `bytes` is a cluster byte (a digit or one of ` -.()+`), for
 /// the first `len` (at most 64) bytes from `at`; bytes past the end of `bytes` count as none.
 fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // The high bit of each byte equal to `c`, exactly.
-    let eq = |w: u64, c: u8| {
-        let t = w ^ (ONES * u64::from(c));
-        !(((t & LOW7).wrapping_add(LOW7)) | t | LOW7)
-    };
+    let eq = byte_eq_mask;
     let mut bits = 0u64;
     for k in 0..len.min(64).div_ceil(8) {
         let s = at + 8 * k;
@@ -1117,6 +1111,16 @@ fn in_lowercase_token(bytes: &[u8], start: usize, end: usize, digits: usize) -> 
     digits == end - start
         && (start > 0 && bytes[start - 1].is_ascii_lowercase()
             || bytes.get(end).is_some_and(u8::is_ascii_lowercase))
+}
+
+/// SWAR: the high bit of each byte of `w` equal to `c`, exactly: the low seven bits are added to
+/// separately, so no carry crosses into the next byte.
+#[inline]
+pub(crate) fn byte_eq_mask(w: u64, c: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let t = w ^ (ONES * u64::from(c));
+    !(((t & LOW7).wrapping_add(LOW7)) | t | LOW7)
 }
 
 /// SWAR: the high bit of each byte of `w` that is an ASCII digit. Bytes are masked to seven bits

@@ -973,12 +973,8 @@ fn newlines(gap: &[u8]) -> (usize, Option<usize>) {
         );
     }
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // The high bit of each byte of `w` that is a newline, exactly (no carry crosses a byte).
-    let mask = |w: u64| {
-        let w = w ^ (ONES * u64::from(b'\n'));
-        !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7)
-    };
+    // The high bit of each byte of `w` that is a newline.
+    let mask = |w: u64| detectors::byte_eq_mask(w, b'\n');
     // Per-lane counts: fewer than 256 bytes hold fewer than 256 newlines, so neither a lane nor
     // the total below overflows a byte.
     let mut lanes = 0u64;
