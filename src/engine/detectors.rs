@@ -860,17 +860,12 @@ fn column_finding(
     }
     let info = match column_label(bytes, s, end, table) {
         Some(Column::Ssn) if e.infos[b.us_ssn].enabled && d.len() == 9 => {
-            let num = |r: std::ops::Range<usize>| {
-                d[r].iter().fold(0u32, |a, &x| a * 10 + u32::from(x - b'0'))
-            };
-            ssn_ok(num(0..3), num(3..5), num(5..9)).then_some(b.us_ssn)
+            ssn_digits_ok(d).then_some(b.us_ssn)
         }
         Some(Column::Phone) if e.infos[b.phone_number].enabled => {
             // Ten digits (NANP, no trunk), or a national number after its trunk `0`.
             let shape = (d.len() == 10 && d[0] >= b'2') || (d[0] == b'0' && d[1] != b'0');
-            let n = d.len();
-            let fictional = n >= 10 && &d[n - 7..n - 4] == b"555" && &d[n - 4..n - 2] == b"01";
-            (shape && !fictional && !id_context(bytes, s)).then_some(b.phone_number)
+            (shape && !fictional_phone(d) && !id_context(bytes, s)).then_some(b.phone_number)
         }
         _ => None,
     };
@@ -1078,6 +1073,19 @@ fn digits_may_be_pii(
         || sh.three_sep
         || sh.trunk
         || run.contains(&b'(')
+}
+
+/// Whether an SSN's nine digits are in the ranges the SSA issues.
+fn ssn_digits_ok(d: &[u8]) -> bool {
+    let num =
+        |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |a, &x| a * 10 + u32::from(x - b'0'));
+    d.len() == 9 && ssn_ok(num(0..3), num(3..5), num(5..9))
+}
+
+/// Whether a phone number's digits end in 555-01xx, the range kept for fiction.
+fn fictional_phone(d: &[u8]) -> bool {
+    let n = d.len();
+    n >= 10 && &d[n - 7..n - 4] == b"555" && &d[n - 4..n - 2] == b"01"
 }
 
 /// Whether card digits pass the checks every card finding needs: an issuer's prefix, Luhn, and
@@ -1942,13 +1950,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 let Some(d) = digits_into(m.as_bytes(), &mut buf) else {
                     continue;
                 };
-                let num = |r: std::ops::Range<usize>| {
-                    d[r].iter().fold(0u32, |a, &x| a * 10 + (x - b'0') as u32)
-                };
-                if left_clear(bytes, s)
-                    && right_clear(bytes, end)
-                    && ssn_ok(num(0..3), num(3..5), num(5..9))
-                {
+                if left_clear(bytes, s) && right_clear(bytes, end) && ssn_digits_ok(d) {
                     push(b.us_ssn, s, end);
                 }
             }
@@ -1989,10 +1991,7 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                 let Some(d) = digits_into(&bytes[s..end], &mut buf) else {
                     continue;
                 };
-                let fictional = d.len() >= 10
-                    && &d[d.len() - 7..d.len() - 4] == b"555"
-                    && d[d.len() - 4] == b'0'
-                    && d[d.len() - 3] == b'1';
+                let fictional = fictional_phone(d);
                 // The tail of a longer run of digit groups (a card, an IBAN) is not a phone.
                 let inside_run = s >= 2
                     && matches!(bytes[s - 1], b' ' | b'-' | b'.')
