@@ -450,8 +450,8 @@ fn distinct_alnum(value: &[u8]) -> usize {
     sum(b'0'..=b'9') + sum(b'A'..=b'Z') + sum(b'a'..=b'z')
 }
 
-/// Words (lowercase ASCII, each with its `whole` flag, as [`contains_word_ci`] takes them) to
-/// look for in one pass, with the bytes that open them (either case) set at compile time.
+/// Words to look for in one pass (lowercase ASCII, each with a `whole` flag), with the bytes that
+/// open them (either case) set at compile time.
 pub struct WordList {
     words: &'static [(&'static [u8], bool)],
     first: [bool; 256],
@@ -472,8 +472,9 @@ impl WordList {
     }
 }
 
-/// Whether `hay` contains any word of `list` as [`contains_word_ci`] would find it, in one pass: a
-/// label list searched word by word costs a memchr pass per word, on every window of digits.
+/// Whether `hay` contains any word of `list`, ignoring ASCII case, where a word starts: not after
+/// a letter; for a word flagged `whole`, not before a letter either. One pass: a label list
+/// searched word by word cost a memchr pass per word, on every window of digits.
 pub fn contains_any_word_ci(hay: &[u8], list: &WordList) -> bool {
     let at = |i: usize| {
         list.first[usize::from(hay[i])]
@@ -497,25 +498,6 @@ pub fn contains_any_word_ci(hay: &[u8], list: &WordList) -> bool {
         i += 8;
     }
     (i..hay.len()).any(at)
-}
-
-/// Whether `hay` contains `needle_lower` (lowercase ASCII), ignoring ASCII case, where a word
-/// starts: not after a letter. With `whole`, not before a letter either. No allocation: memchr
-/// finds the candidates for the first byte (either case), then the rest is compared.
-pub fn contains_word_ci(hay: &[u8], needle_lower: &[u8], whole: bool) -> bool {
-    let Some((&first, rest)) = needle_lower.split_first() else {
-        return false;
-    };
-    if hay.len() < needle_lower.len() {
-        return false;
-    }
-    let starts = &hay[..=hay.len() - needle_lower.len()];
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), starts).any(|i| {
-        let end = i + needle_lower.len();
-        hay[i + 1..end].eq_ignore_ascii_case(rest)
-            && (i == 0 || !hay[i - 1].is_ascii_alphabetic())
-            && (!whole || hay.get(end).is_none_or(|b| !b.is_ascii_alphabetic()))
-    })
 }
 
 /// Whether `hay` contains `needle`. For the short haystacks here (a value, a key, a line), memchr
@@ -709,6 +691,25 @@ pub fn jwt_ok(token: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One word, searched on its own: the reference `contains_any_word_ci` is held to. Whether
+    /// `hay` contains `needle_lower` (lowercase ASCII), ignoring ASCII case, where a word starts:
+    /// not after a letter. With `whole`, not before a letter either.
+    fn contains_word_ci(hay: &[u8], needle_lower: &[u8], whole: bool) -> bool {
+        let Some((&first, rest)) = needle_lower.split_first() else {
+            return false;
+        };
+        if hay.len() < needle_lower.len() {
+            return false;
+        }
+        let starts = &hay[..=hay.len() - needle_lower.len()];
+        memchr::memchr2_iter(first, first.to_ascii_uppercase(), starts).any(|i| {
+            let end = i + needle_lower.len();
+            hay[i + 1..end].eq_ignore_ascii_case(rest)
+                && (i == 0 || !hay[i - 1].is_ascii_alphabetic())
+                && (!whole || hay.get(end).is_none_or(|b| !b.is_ascii_alphabetic()))
+        })
+    }
 
     #[test]
     fn distinct_alnum_counts_each_letter_and_digit_once() {
