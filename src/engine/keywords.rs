@@ -7,8 +7,16 @@
 //! measured: 12% faster on secret-dense text, where hits are frequent, and the same on prose).
 //! Without Teddy, the group is an `AhoCorasick` automaton. Both are leftmost-first, so they report
 //! the same hits.
+//!
+//! On x86-64 with AVX2, one pass takes all groups at once instead (`avx2`): the same hits, in
+//! text order with no sort, and no searcher restart per hit (secret-dense text: the keyword pass
+//! 15-20% faster; prose and code about the same). The group searchers stay as the fallback and as
+//! the reference a test holds the one pass to.
 
 use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// Keywords per group: small enough for Slim Teddy.
 pub const GROUP: usize = 16;
@@ -28,6 +36,9 @@ struct Group {
 /// The keyword searchers of one engine.
 pub struct Keywords {
     groups: Vec<Group>,
+    /// All groups in one pass, where the CPU allows (see `avx2`): the same hits.
+    #[cfg(target_arch = "x86_64")]
+    one_pass: Option<avx2::Avx2>,
 }
 
 impl Keywords {
@@ -56,11 +67,29 @@ impl Keywords {
                 min_len: chunk.iter().map(|k| k.len()).min().unwrap_or(0),
             });
         }
-        Ok(Keywords { groups })
+        #[cfg(target_arch = "x86_64")]
+        let one_pass = {
+            let ids: Vec<Vec<usize>> = groups.iter().map(|g| g.ids.clone()).collect();
+            avx2::Avx2::new(keywords, &ids)
+        };
+        Ok(Keywords {
+            groups,
+            #[cfg(target_arch = "x86_64")]
+            one_pass,
+        })
     }
 
     /// Appends every hit as (start, end, keyword id), sorted by position.
     pub fn hits(&self, bytes: &[u8], out: &mut Vec<(usize, usize, usize)>) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.one_pass {
+            return one.hits(bytes, out);
+        }
+        self.hits_by_group(bytes, out);
+    }
+
+    /// [`Keywords::hits`] from aho-corasick's searchers, one group at a time.
+    fn hits_by_group(&self, bytes: &[u8], out: &mut Vec<(usize, usize, usize)>) {
         for g in &self.groups {
             match &g.searcher {
                 Searcher::Packed(s) => out.extend(
@@ -166,5 +195,124 @@ mod tests {
         want.sort();
         assert_eq!(hits, want);
         assert_eq!(k.stats(), (GROUP, 3));
+    }
+
+    /// The one-pass AVX2 search reports exactly the hits of the searchers one group at a time:
+    /// keyword sets with prefixes of each other, shared first bytes and case variants, on texts
+    /// dense with keywords and their near misses, short and long (the last 33 bytes are looked at
+    /// one position at a time).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn one_pass_hits_are_the_group_searchers_hits() {
+        let mut rng = crate::engine::TestRng::new(0x6b65_7977_6f72_6473);
+        let base = [
+            "pass",
+            "passwd",
+            "PASS",
+            "Pass",
+            "sshpass",
+            "key",
+            "KEY",
+            "Key",
+            "key-",
+            "token",
+            "TOKEN",
+            "oken",
+            "://",
+            ":5432:",
+            "ghp_",
+            "gho_",
+            "ghu_",
+            "xox",
+            "AKIA",
+            "ASIA",
+            "Bearer",
+            "bearer",
+            "-BEGIN",
+            ".int",
+            ".local",
+            "10.",
+            "172.",
+            "192.168.",
+            "eyJ",
+            "secret",
+            "ecret",
+            "SECRET",
+            "pwd",
+            "PWD",
+            "jdbc:",
+            "jwt.",
+            "sk-",
+            "k_live_",
+            "uthorization",
+            "Authorization",
+        ];
+        let mut tested = 0;
+        for round in 0..40 {
+            // A random subset in sorted order, as the engine gives them.
+            let mut words: Vec<&str> = base
+                .iter()
+                .copied()
+                .filter(|_| round == 0 || rng.below(4) != 0)
+                .collect();
+            words.sort();
+            let k = Keywords::new(&words).unwrap();
+            let Some(one) = &k.one_pass else {
+                // No AVX2 here: the group searchers are all there is.
+                return;
+            };
+            for _ in 0..25 {
+                let len = rng.below(400);
+                let mut text = Vec::with_capacity(len + 16);
+                while text.len() < len {
+                    match rng.below(6) {
+                        0..=2 => {
+                            const FILL: &[u8] = b"abcdefgh XYZ_:=./-\n0123456789";
+                            text.push(FILL[rng.below(FILL.len() as u64)])
+                        }
+                        3 => {
+                            let w = words[rng.below(words.len() as u64)].as_bytes();
+                            // Whole, or cut short (a near miss that passes the first bytes).
+                            let cut = if rng.below(3) == 0 {
+                                rng.below(w.len() as u64) + 1
+                            } else {
+                                w.len()
+                            };
+                            text.extend_from_slice(&w[..cut]);
+                        }
+                        _ => text.push(rng.below(256) as u8),
+                    }
+                }
+                let (mut got, mut want) = (Vec::new(), Vec::new());
+                one.hits(&text, &mut got);
+                k.hits_by_group(&text, &mut want);
+                assert_eq!(
+                    got,
+                    want,
+                    "words {words:?} text {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+                tested += got.len();
+            }
+        }
+        assert!(tested > 1000, "{tested} hits compared");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn one_pass_is_used_where_it_can_be() {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            assert!(Keywords::new(&["abc", "defg"]).unwrap().one_pass.is_some());
+            // A keyword shorter than the three bytes the masks look at: the group searchers.
+            assert!(Keywords::new(&["ab", "defg"]).unwrap().one_pass.is_none());
+        }
+        // More groups than one pass takes.
+        let many: Vec<String> = (0..GROUP * 9).map(|i| format!("kw{i:03}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let k = Keywords::new(&many).unwrap();
+        assert!(k.one_pass.is_none());
+        let mut hits = Vec::new();
+        k.hits(b"x kw100 kw007", &mut hits);
+        assert_eq!(hits, [(2, 7, 100), (8, 13, 7)]);
     }
 }
