@@ -79,7 +79,13 @@ struct CompiledRule {
     anchored: Option<Anchored>,
     /// A way to find the secret group's bounds without a capture engine, when the pattern allows.
     split: Option<Split>,
+    /// Another: the bytes a secret group can hold, when every match ends with its secret group
+    /// right after a byte no secret can hold (see [`tail_form`]).
+    tail: Option<Box<ByteSet>>,
 }
+
+/// A set of bytes.
+type ByteSet = [bool; 256];
 
 /// A pattern `P(?P<s>S)T` with no top-level alternation and a fixed-length `T`. Given a match
 /// `ms..me` (found without captures), the secret is `gs..me - len(T)`, where `gs` is where `P`'s
@@ -321,6 +327,141 @@ fn split_form(rule: &str, pattern: &str) -> Result<Option<Split>, EngineError> {
     }))
 }
 
+/// Every byte `h` can match anywhere, added to `set`. False for a Unicode class (not made with
+/// Unicode off; refused rather than guessed).
+fn all_bytes(h: &regex_syntax::hir::Hir, set: &mut ByteSet) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(l) => {
+            l.0.iter().for_each(|&b| set[usize::from(b)] = true);
+            true
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                (r.start()..=r.end()).for_each(|b| set[usize::from(b)] = true);
+            }
+            true
+        }
+        HirKind::Class(Class::Unicode(_)) => false,
+        HirKind::Repetition(r) => all_bytes(&r.sub, set),
+        HirKind::Capture(c) => all_bytes(&c.sub, set),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(|x| all_bytes(x, set)),
+    }
+}
+
+/// The bytes a match of `h` can end with, added to `set`; returns whether `h` can match empty
+/// (then the bytes before it can end the match too). None for what this does not follow.
+fn last_bytes(h: &regex_syntax::hir::Hir, set: &mut ByteSet) -> Option<bool> {
+    use regex_syntax::hir::{Class, HirKind};
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(true),
+        HirKind::Literal(l) => {
+            set[usize::from(*l.0.last()?)] = true;
+            Some(false)
+        }
+        HirKind::Class(Class::Bytes(_)) => all_bytes(h, set).then_some(false),
+        HirKind::Class(Class::Unicode(_)) => None,
+        HirKind::Repetition(r) => Some(last_bytes(&r.sub, set)? || r.min == 0),
+        HirKind::Capture(c) => last_bytes(&c.sub, set),
+        HirKind::Concat(items) => {
+            for item in items.iter().rev() {
+                if !last_bytes(item, set)? {
+                    return Some(false);
+                }
+            }
+            Some(true)
+        }
+        HirKind::Alternation(v) => {
+            let mut empty = false;
+            for x in v {
+                empty |= last_bytes(x, set)?;
+            }
+            Some(empty)
+        }
+    }
+}
+
+fn is_secret_capture(h: &regex_syntax::hir::Hir) -> bool {
+    matches!(h.kind(), regex_syntax::hir::HirKind::Capture(c)
+        if c.name.as_deref().is_some_and(|n| n.starts_with('s')))
+}
+
+/// Whether every match of `h` ends with a secret group (zero-width assertions after it aside)
+/// that follows, inside `h`, a byte outside `secret` (the bytes any secret group can hold).
+fn ends_with_secret(h: &regex_syntax::hir::Hir, secret: &ByteSet) -> bool {
+    use regex_syntax::hir::HirKind;
+    match h.kind() {
+        HirKind::Alternation(v) => v.iter().all(|x| ends_with_secret(x, secret)),
+        HirKind::Capture(c) if !is_secret_capture(h) => ends_with_secret(&c.sub, secret),
+        HirKind::Concat(items) => {
+            let Some(k) = items
+                .iter()
+                .rposition(|x| !matches!(x.kind(), HirKind::Look(_)))
+            else {
+                return false;
+            };
+            if !is_secret_capture(&items[k]) {
+                return ends_with_secret(&items[k], secret);
+            }
+            // What ends right before the group: the last bytes of the items before it, back to
+            // one that cannot be empty.
+            let mut before = [false; 256];
+            for item in items[..k].iter().rev() {
+                match last_bytes(item, &mut before) {
+                    Some(true) => continue,
+                    Some(false) => return (0..256).all(|b| !(before[b] && secret[b])),
+                    None => return false,
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// The tail form of a rule: every match ends with its secret group, and the byte before the group
+/// is one that no secret group can hold (`\s+(?P<s>[A-Za-z0-9._~+/=-]{16,})` in each branch).
+/// The secret is then the match's tail after its last byte outside the returned set, with no
+/// capture engine. None when the pattern does not have that shape.
+fn tail_form(rule: &str, pattern: &str) -> Result<Option<Box<ByteSet>>, EngineError> {
+    let hir = parse_hir(rule, pattern)?;
+    let mut secret = [false; 256];
+    let mut groups = Vec::new();
+    collect_secret_captures(&hir, &mut groups);
+    if groups.is_empty() || !groups.iter().all(|g| all_bytes(g, &mut secret)) {
+        return Ok(None);
+    }
+    Ok(ends_with_secret(&hir, &secret).then(|| Box::new(secret)))
+}
+
+fn collect_secret_captures<'h>(
+    h: &'h regex_syntax::hir::Hir,
+    out: &mut Vec<&'h regex_syntax::hir::Hir>,
+) {
+    use regex_syntax::hir::HirKind;
+    if is_secret_capture(h) {
+        out.push(h);
+    }
+    match h.kind() {
+        HirKind::Repetition(r) => collect_secret_captures(&r.sub, out),
+        HirKind::Capture(c) => collect_secret_captures(&c.sub, out),
+        HirKind::Concat(v) | HirKind::Alternation(v) => {
+            v.iter().for_each(|x| collect_secret_captures(x, out))
+        }
+        _ => {}
+    }
+}
+
+/// Where the secret of a tail-form match `ms..me` starts: after the match's last byte outside
+/// `secret`.
+fn tail_start(hay: &[u8], ms: usize, me: usize, secret: &ByteSet) -> usize {
+    hay[ms..me]
+        .iter()
+        .rposition(|&b| !secret[usize::from(b)])
+        .map_or(ms, |i| ms + i + 1)
+}
+
 /// `hir` with every class that is one ASCII letter in both cases (`[Bb]`, as `(?i:b)` compiles)
 /// replaced by the lowercase letter. `(?i:authorization)` has 2^13 spellings, too many for the
 /// literal extractor; folded, it is one literal.
@@ -463,6 +604,11 @@ impl Engine {
             } else {
                 split_form(&spec.id, &pattern)?
             };
+            let tail = if secret_groups.is_empty() || split.is_some() {
+                None
+            } else {
+                tail_form(&spec.id, &pattern)?
+            };
             let r = rules.len();
             for k in &spec.keywords {
                 let t = match anchored.as_ref().and_then(|a| a.offsets.get(k)) {
@@ -480,6 +626,7 @@ impl Engine {
                 more_lines: spec.more_lines,
                 anchored,
                 split,
+                tail,
             });
         }
         let b = |id: &str| builtin_index[id];
@@ -719,10 +866,13 @@ impl Engine {
         let input = Input::new(&bytes[..we])
             .range(start..we)
             .anchored(regex_automata::Anchored::Yes);
-        let (ms, me) = if a.secret_groups.is_empty() {
-            match a.regex.search(&input) {
-                Some(m) => (m.start(), m.end()),
-                None => return,
+        let (ms, me) = if a.secret_groups.is_empty() || rule.tail.is_some() {
+            let Some(m) = a.regex.search(&input) else {
+                return;
+            };
+            match &rule.tail {
+                Some(secret) => (tail_start(bytes, m.start(), m.end(), secret), m.end()),
+                None => (m.start(), m.end()),
             }
         } else {
             let mut caps = a.regex.create_captures();
@@ -773,8 +923,9 @@ impl Engine {
         let (ws, we) = detectors::line_window(bytes, at, 1024, 8192);
         let we = rule_window_end(rule, bytes, we);
         st.scanned_until[r] = we;
-        // Without captures when the secret is the whole match or the split form can place it.
-        let plain = rule.secret_groups.is_empty() || rule.split.is_some();
+        // Without captures when the secret is the whole match or the split or tail form can place
+        // it.
+        let plain = rule.secret_groups.is_empty() || rule.split.is_some() || rule.tail.is_some();
         let window = &bytes[ws..we];
         // Capture slots are an allocation: made only when a match needs them.
         let mut locs = None;
@@ -802,7 +953,13 @@ impl Engine {
                     .unwrap_or((whole.start(), whole.end()))
             };
             let (ms, me) = match (&rule.split, plain) {
-                (None, true) => (whole.start(), whole.end()),
+                (None, true) => match &rule.tail {
+                    Some(secret) => (
+                        tail_start(window, whole.start(), whole.end(), secret),
+                        whole.end(),
+                    ),
+                    None => (whole.start(), whole.end()),
+                },
                 (None, false) => group(locs.get_or_insert_with(new_locs)),
                 (Some(split), _) => match split.locate(window, whole.start(), whole.end()) {
                     Some(span) => span,
@@ -1162,6 +1319,75 @@ mod tests {
         ] {
             assert!(with_split.iter().any(|x| x == id), "{id}: {with_split:?}");
         }
+    }
+
+    #[test]
+    fn tail_rules_locate_what_the_capture_engine_finds() {
+        let e = Engine::with_default_policy();
+        let mut with_tail = Vec::new();
+        for rule in e.rules.iter() {
+            let Some(secret) = &rule.tail else {
+                continue;
+            };
+            let id = e.infos[rule.info].id.to_string();
+            let spec = catalogue().iter().find(|s| *s.id == *id).unwrap();
+            let mut texts: Vec<String> = spec.examples.clone();
+            texts.extend(
+                spec.examples
+                    .iter()
+                    .map(|x| format!("see: {x} (from the logs)")),
+            );
+            texts.extend(spec.examples.iter().map(|x| format!("{x} and {x}")));
+            let mut matched = 0;
+            for t in &texts {
+                let hay = t.as_bytes();
+                for caps in rule.regex.captures_iter(hay) {
+                    let whole = caps.get(0).unwrap();
+                    let want = rule
+                        .secret_groups
+                        .iter()
+                        .find_map(|&g| caps.get(g))
+                        .map(|m| (m.start(), m.end()))
+                        .unwrap();
+                    let got = (
+                        tail_start(hay, whole.start(), whole.end(), secret),
+                        whole.end(),
+                    );
+                    assert_eq!(got, want, "{id} on {t:?}");
+                    matched += 1;
+                }
+            }
+            assert!(matched > 0, "{id}: no example matched");
+            with_tail.push(id);
+        }
+        assert!(
+            with_tail.iter().any(|x| x == "http_auth_header"),
+            "{with_tail:?}"
+        );
+    }
+
+    #[test]
+    fn tail_form_needs_every_branch_to_end_with_its_secret_after_a_byte_it_cannot_hold() {
+        let has = |p: &str| tail_form("t", p).unwrap().is_some();
+        assert!(has(r"(?i:bearer)\s+(?P<s>[A-Za-z0-9._-]{16,})"));
+        assert!(has(r"(?:a\s+(?P<s>[a-z]+)|b:(?P<s2>[0-9]+)\b)"));
+        assert!(!has(r"(?:a\s+(?P<s>[a-z]+)|b:(?P<s2>[0-9]+)=*)"));
+        // The byte before may come from several items, the empty ones passed over.
+        assert!(has(r#"key[=:]["']?(?P<s>[a-z0-9]{8})\b"#));
+        // The byte before could be the secret's own: `=` in both.
+        assert!(!has(r"key=?(?P<s>[a-z0-9=]{8})"));
+        // Something after the group.
+        assert!(!has(r"key (?P<s>[a-z]+);"));
+        assert!(!has(r#"key (?P<s>[a-z]+)["']?"#));
+        // A branch without a secret, or a secret with nothing before it.
+        assert!(!has(r"(?:a (?P<s>[a-z]+)|b)"));
+        assert!(!has(r"(?P<s>[a-z]+)"));
+        assert!(!has(r"[a-z]*(?P<s>[0-9]+)"));
+        let secret = tail_form("t", r"(?:a\s+(?P<s>[a-z]+)|b:(?P<s2>[0-9]+))")
+            .unwrap()
+            .unwrap();
+        assert_eq!(tail_start(b"xx a  bcd", 3, 9, &secret), 6);
+        assert_eq!(tail_start(b"b:123", 0, 5, &secret), 2);
     }
 
     #[test]
