@@ -122,37 +122,25 @@ impl Avx2 {
             bytes,
             out,
             next: [0; MAX_GROUPS],
+            cand: [[0; 32]; MAX_GROUPS],
         };
-        // A block at `p` reads bytes `p..p + 34`.
-        let blocks_end = bytes.len().saturating_sub(31 + MASK_LEN - 1);
         // SAFETY: `new` returned Some only where the CPU has AVX2, and `blocks` reads only
         // inside `bytes` (see there).
-        let mut p = unsafe {
+        unsafe {
             match self.groups.len() {
-                1 => scan.blocks::<1>(blocks_end),
-                2 => scan.blocks::<2>(blocks_end),
-                3 => scan.blocks::<3>(blocks_end),
-                4 => scan.blocks::<4>(blocks_end),
-                5 => scan.blocks::<5>(blocks_end),
-                6 => scan.blocks::<6>(blocks_end),
-                7 => scan.blocks::<7>(blocks_end),
-                8 => scan.blocks::<8>(blocks_end),
+                1 => scan.blocks::<1>(),
+                2 => scan.blocks::<2>(),
+                3 => scan.blocks::<3>(),
+                4 => scan.blocks::<4>(),
+                5 => scan.blocks::<5>(),
+                6 => scan.blocks::<6>(),
+                7 => scan.blocks::<7>(),
+                8 => scan.blocks::<8>(),
                 n => {
-                    // More groups than the default policy's: eight at a time would need a
-                    // merge; the searchers one group at a time give the same hits.
+                    // `new` takes at most MAX_GROUPS.
                     unreachable!("{n} groups")
                 }
             }
-        };
-        // The last few positions, one at a time with the same tables.
-        while p + MASK_LEN <= bytes.len() {
-            for g in 0..self.groups.len() {
-                let buckets = scan.scalar_candidate(g, p);
-                if buckets != 0 {
-                    scan.verify(g, p, buckets);
-                }
-            }
-            p += 1;
         }
         // Two groups' hits at one position come out in group order, which may not be
         // (start, end, id) order; rare enough that checking is all it costs.
@@ -168,21 +156,22 @@ struct Scan<'a> {
     out: &'a mut Vec<(usize, usize, usize)>,
     /// Per group: where its search goes on (the end of its last hit).
     next: [usize; MAX_GROUPS],
+    /// Per group: the buckets of each position of the current block.
+    cand: [[u8; 32]; MAX_GROUPS],
 }
 
 impl Scan<'_> {
-    /// Candidates at `0..end` (where `end + 34 <= len`, or 0), 32 positions at a time. Returns
-    /// where it stopped.
+    /// Every candidate, 32 positions at a time, verified in position order, then group order:
+    /// blocks read from the text while 34 bytes are left, and the last (fewer) positions from a
+    /// copy padded with zeros, where only positions whose three bytes are all the text's count.
     ///
     /// # Safety
-    /// The CPU must have AVX2. Every load is of 32 bytes at `p`, `p + 1` or `p + 2` with
-    /// `p < end`, so it ends at or before `end + 33 < len`.
+    /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    unsafe fn blocks<const G: usize>(&mut self, end: usize) -> usize {
+    unsafe fn blocks<const G: usize>(&mut self) {
         let groups: &[Group; G] = self.me.groups[..G]
             .try_into()
             .expect("called with the group count");
-        let ptr = self.bytes.as_ptr();
         let nibble = _mm256_set1_epi8(0x0f);
         let zero = _mm256_setzero_si256();
         macro_rules! table {
@@ -190,24 +179,34 @@ impl Scan<'_> {
                 _mm256_loadu_si256($t.as_ptr().cast::<__m256i>())
             };
         }
+        macro_rules! nibbles {
+            ($src:expr, $k:expr) => {{
+                let v = _mm256_loadu_si256($src.add($k).cast::<__m256i>());
+                (
+                    _mm256_and_si256(v, nibble),
+                    _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble),
+                )
+            }};
+        }
+        let len = self.bytes.len();
+        let mut buf = [0u8; 64];
         let mut p = 0;
-        let mut cand = [[0u8; 32]; G];
-        while p < end {
-            let v0 = _mm256_loadu_si256(ptr.add(p).cast::<__m256i>());
-            let v1 = _mm256_loadu_si256(ptr.add(p + 1).cast::<__m256i>());
-            let v2 = _mm256_loadu_si256(ptr.add(p + 2).cast::<__m256i>());
-            let (lo0, hi0) = (
-                _mm256_and_si256(v0, nibble),
-                _mm256_and_si256(_mm256_srli_epi16(v0, 4), nibble),
-            );
-            let (lo1, hi1) = (
-                _mm256_and_si256(v1, nibble),
-                _mm256_and_si256(_mm256_srli_epi16(v1, 4), nibble),
-            );
-            let (lo2, hi2) = (
-                _mm256_and_si256(v2, nibble),
-                _mm256_and_si256(_mm256_srli_epi16(v2, 4), nibble),
-            );
+        loop {
+            // 34 bytes from `src`: the text's own while they last (a block at `p` reads
+            // `p..p + 34`), else the padded copy of the rest (at most 33 bytes).
+            let (src, valid) = if p + 32 + MASK_LEN - 1 <= len {
+                (self.bytes.as_ptr().add(p), u32::MAX)
+            } else {
+                let rest = len - p;
+                if rest < MASK_LEN {
+                    break;
+                }
+                buf[..rest].copy_from_slice(&self.bytes[p..]);
+                (buf.as_ptr(), (1 << (rest - MASK_LEN + 1)) - 1)
+            };
+            let (lo0, hi0) = nibbles!(src, 0);
+            let (lo1, hi1) = nibbles!(src, 1);
+            let (lo2, hi2) = nibbles!(src, 2);
             let mut bits = [0u32; G];
             let mut any = 0u32;
             for (g, grp) in groups.iter().enumerate() {
@@ -224,35 +223,27 @@ impl Scan<'_> {
                     _mm256_shuffle_epi8(table!(grp.hi[2]), hi2),
                 );
                 let r = _mm256_and_si256(r0, _mm256_and_si256(r1, r2));
-                let b = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, zero)) as u32);
+                let b = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, zero)) as u32) & valid;
                 if b != 0 {
-                    _mm256_storeu_si256(cand[g].as_mut_ptr().cast::<__m256i>(), r);
+                    _mm256_storeu_si256(self.cand[g].as_mut_ptr().cast::<__m256i>(), r);
                 }
                 bits[g] = b;
                 any |= b;
             }
-            // In position order, then group order.
             while any != 0 {
                 let i = any.trailing_zeros() as usize;
                 any &= any - 1;
-                for g in 0..G {
-                    if bits[g] >> i & 1 == 1 {
-                        self.verify(g, p + i, cand[g][i]);
+                for (g, b) in bits.iter().enumerate() {
+                    if b >> i & 1 == 1 {
+                        self.verify(g, p + i, self.cand[g][i]);
                     }
                 }
             }
+            if valid != u32::MAX {
+                break;
+            }
             p += 32;
         }
-        p
-    }
-
-    /// The buckets of group `g` that may have a keyword at `p` (`p + 3 <= len`).
-    fn scalar_candidate(&self, g: usize, p: usize) -> u8 {
-        let grp = &self.me.groups[g];
-        (0..MASK_LEN).fold(0xff, |acc, k| {
-            let b = self.bytes[p + k];
-            acc & grp.lo[k][usize::from(b & 0xf)] & grp.hi[k][usize::from(b >> 4)]
-        })
     }
 
     /// Compares the keywords of `buckets` (of group `g`) at `p`; reports the one first in the
