@@ -1272,45 +1272,58 @@ mod tests {
         assert_eq!(w(r"(?P<s>a)(b)"), None);
     }
 
+    /// Runs `rule` with captures over its catalogue examples (alone, inside a longer line, and
+    /// twice on a line) and asserts that `locate` gives each match's secret span as the capture
+    /// engine does. Returns the rule's id.
+    fn check_against_captures(
+        e: &Engine,
+        rule: &CompiledRule,
+        locate: impl Fn(&[u8], usize, usize) -> Option<(usize, usize)>,
+    ) -> String {
+        let id = e.infos[rule.info].id.to_string();
+        let spec = catalogue().iter().find(|s| *s.id == *id).unwrap();
+        let mut texts: Vec<String> = spec.examples.clone();
+        texts.extend(
+            spec.examples
+                .iter()
+                .map(|x| format!("see: {x} (from the logs)")),
+        );
+        texts.extend(spec.examples.iter().map(|x| format!("{x} and {x}")));
+        let mut matched = 0;
+        for t in &texts {
+            let hay = t.as_bytes();
+            for caps in rule.regex.captures_iter(hay) {
+                let whole = caps.get(0).unwrap();
+                let want = rule
+                    .secret_groups
+                    .iter()
+                    .find_map(|&g| caps.get(g))
+                    .map(|m| (m.start(), m.end()));
+                assert_eq!(
+                    locate(hay, whole.start(), whole.end()),
+                    want,
+                    "{id} on {t:?}"
+                );
+                matched += 1;
+            }
+        }
+        assert!(matched > 0, "{id}: no example matched");
+        id
+    }
+
     #[test]
     fn split_rules_locate_what_the_capture_engine_finds() {
         let e = Engine::with_default_policy();
-        let mut with_split = Vec::new();
-        for rule in e.rules.iter() {
-            let Some(split) = &rule.split else {
-                continue;
-            };
-            let id = e.infos[rule.info].id.to_string();
-            let spec = catalogue().iter().find(|s| *s.id == *id).unwrap();
-            let mut texts: Vec<String> = spec.examples.clone();
-            // The same examples inside longer lines, and twice on a line.
-            texts.extend(
-                spec.examples
-                    .iter()
-                    .map(|x| format!("see: {x} (from the logs)")),
-            );
-            texts.extend(spec.examples.iter().map(|x| format!("{x} and {x}")));
-            let mut matched = 0;
-            for t in &texts {
-                let hay = t.as_bytes();
-                for caps in rule.regex.captures_iter(hay) {
-                    let whole = caps.get(0).unwrap();
-                    let want = rule
-                        .secret_groups
-                        .iter()
-                        .find_map(|&g| caps.get(g))
-                        .map(|m| (m.start(), m.end()));
-                    assert_eq!(
-                        split.locate(hay, whole.start(), whole.end()),
-                        want,
-                        "{id} on {t:?}"
-                    );
-                    matched += 1;
-                }
-            }
-            assert!(matched > 0, "{id}: no example matched");
-            with_split.push(id);
-        }
+        let with_split: Vec<String> = e
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let split = rule.split.as_ref()?;
+                Some(check_against_captures(&e, rule, |hay, ms, me| {
+                    split.locate(hay, ms, me)
+                }))
+            })
+            .collect();
         for id in [
             "url_password",
             "jdbc_password",
@@ -1324,42 +1337,16 @@ mod tests {
     #[test]
     fn tail_rules_locate_what_the_capture_engine_finds() {
         let e = Engine::with_default_policy();
-        let mut with_tail = Vec::new();
-        for rule in e.rules.iter() {
-            let Some(secret) = &rule.tail else {
-                continue;
-            };
-            let id = e.infos[rule.info].id.to_string();
-            let spec = catalogue().iter().find(|s| *s.id == *id).unwrap();
-            let mut texts: Vec<String> = spec.examples.clone();
-            texts.extend(
-                spec.examples
-                    .iter()
-                    .map(|x| format!("see: {x} (from the logs)")),
-            );
-            texts.extend(spec.examples.iter().map(|x| format!("{x} and {x}")));
-            let mut matched = 0;
-            for t in &texts {
-                let hay = t.as_bytes();
-                for caps in rule.regex.captures_iter(hay) {
-                    let whole = caps.get(0).unwrap();
-                    let want = rule
-                        .secret_groups
-                        .iter()
-                        .find_map(|&g| caps.get(g))
-                        .map(|m| (m.start(), m.end()))
-                        .unwrap();
-                    let got = (
-                        tail_start(hay, whole.start(), whole.end(), secret),
-                        whole.end(),
-                    );
-                    assert_eq!(got, want, "{id} on {t:?}");
-                    matched += 1;
-                }
-            }
-            assert!(matched > 0, "{id}: no example matched");
-            with_tail.push(id);
-        }
+        let with_tail: Vec<String> = e
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let secret = rule.tail.as_ref()?;
+                Some(check_against_captures(&e, rule, |hay, ms, me| {
+                    Some((tail_start(hay, ms, me, secret), me))
+                }))
+            })
+            .collect();
         assert!(
             with_tail.iter().any(|x| x == "http_auth_header"),
             "{with_tail:?}"
