@@ -10,8 +10,8 @@
 //!
 //! On x86-64 with AVX2, one pass takes all groups at once instead (`avx2`): the same hits, in
 //! text order with no sort, and no searcher restart per hit (secret-dense text: the keyword pass
-//! ~15% faster, 1.26 -> 1.05 ms per MiB; prose and code about the same). The group searchers stay as the fallback and as
-//! the reference a test holds the one pass to.
+//! ~15% faster, 1.26 -> 1.05 ms per MiB; prose and code about the same). The group searchers stay
+//! as the fallback and as the reference a test holds the one pass to.
 
 use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -199,8 +199,8 @@ mod tests {
 
     /// The one-pass AVX2 search reports exactly the hits of the searchers one group at a time:
     /// keyword sets with prefixes of each other, shared first bytes and case variants, on texts
-    /// dense with keywords and their near misses, short and long (the last 33 bytes are looked at
-    /// one position at a time).
+    /// dense with keywords and their near misses, short and long (the last 33 bytes go through
+    /// the padded copy).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn one_pass_hits_are_the_group_searchers_hits() {

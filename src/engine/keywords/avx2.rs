@@ -124,8 +124,8 @@ impl Avx2 {
             next: [0; MAX_GROUPS],
             cand: [[0; 32]; MAX_GROUPS],
         };
-        // SAFETY: `new` returned Some only where the CPU has AVX2, and `blocks` reads only
-        // inside `bytes` (see there).
+        // SAFETY: `new` returned Some only where the CPU has AVX2. `blocks` reads the text only
+        // where 34 bytes are left, and the rest from its own 64-byte copy.
         unsafe {
             match self.groups.len() {
                 1 => scan.blocks::<1>(),
