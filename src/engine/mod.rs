@@ -13,6 +13,7 @@ mod generic;
 mod keywords;
 pub use detectors::dotenv_values;
 pub mod validators;
+mod wordscreen;
 
 use crate::policy::{Allow, Policy};
 use crate::types::{Category, Verdict};

@@ -1,5 +1,7 @@
 //! Pure checks on candidate values: checksums, entropy, placeholder shapes.
 
+use super::wordscreen::WordScreen;
+
 /// `c * log2(c)` for counts up to 1024, so entropy needs no logarithm per byte value.
 fn table() -> &'static [f64] {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
@@ -61,19 +63,21 @@ fn sum_counts<C: Copy + Default + Into<usize> + std::ops::AddAssign + From<u8>>(
     // Sum over the distinct bytes, met in the value itself: values are short (tens of bytes), so
     // this beats a pass over all 256 counts. Each count is taken once, then zeroed; a byte seen
     // again adds t[0] = 0.0, which leaves the sum exactly as it was. No branch on the count: random
-    // values mispredict it about half the time, which made this function 2.7 times slower. Two
-    // sums, not one: a single chain of additions waits out each one's latency. (The order of the
-    // additions moves the result by rounding only, ~1e-15.)
-    let mut sums = [0.0f64; 2];
-    let mut pairs = s.chunks_exact(2);
-    for p in &mut pairs {
-        sums[0] += t[std::mem::take(&mut counts[p[0] as usize]).into()];
-        sums[1] += t[std::mem::take(&mut counts[p[1] as usize]).into()];
+    // values mispredict it about half the time, which made this function 2.7 times slower. Four
+    // sums, not one: a single chain of additions waits out each one's latency (two chains still
+    // left the additions as the bound). (The order of the additions moves the result by rounding
+    // only, ~1e-15.)
+    let mut sums = [0.0f64; 4];
+    let mut quads = s.chunks_exact(4);
+    for q in &mut quads {
+        for (sum, &b) in sums.iter_mut().zip(q) {
+            *sum += t[std::mem::take(&mut counts[b as usize]).into()];
+        }
     }
-    for &b in pairs.remainder() {
+    for &b in quads.remainder() {
         sums[0] += t[std::mem::take(&mut counts[b as usize]).into()];
     }
-    (t[n] - (sums[0] + sums[1])) / n as f64
+    (t[n] - ((sums[0] + sums[1]) + (sums[2] + sums[3]))) / n as f64
 }
 
 /// Luhn checksum over the digits of `s` (other bytes ignored).
@@ -354,62 +358,30 @@ fn placeholder_words() -> &'static aho_corasick::AhoCorasick {
     })
 }
 
-/// A placeholder word's first three bytes as a table index: the low five bits of each byte. That
-/// folds ASCII case as the automaton does (`A` and `a` share their low bits); other bytes may
-/// collide with a letter, which costs only a look with the automaton.
-fn trigram(a: u8, b: u8, c: u8) -> usize {
-    (usize::from(a & 0x1f) << 10) | (usize::from(b & 0x1f) << 5) | usize::from(c & 0x1f)
-}
-
-/// The screen in front of the placeholder automaton: a bit per trigram that starts a word of
-/// three bytes or more, and the bytes of the shorter words (`${`, `{{`).
-struct WordScreen {
-    trigrams: Box<[u64; 512]>,
-    short: [bool; 256],
-}
-
+/// The screen in front of the placeholder automaton (see `wordscreen`), built once.
 fn word_screen() -> &'static WordScreen {
     static SCREEN: std::sync::OnceLock<WordScreen> = std::sync::OnceLock::new();
     SCREEN.get_or_init(|| {
-        let mut s = WordScreen {
-            trigrams: Box::new([0; 512]),
-            short: [false; 256],
-        };
-        for w in PLACEHOLDER_WORDS.iter().map(|w| w.as_bytes()) {
-            if let [a, b, c, ..] = *w {
-                let i = trigram(a, b, c);
-                s.trigrams[i >> 6] |= 1 << (i & 63);
-            } else {
-                for &b in w {
-                    s.short[usize::from(b)] = true;
-                }
-            }
-        }
-        s
+        let words: Vec<&[u8]> = PLACEHOLDER_WORDS.iter().map(|w| w.as_bytes()).collect();
+        WordScreen::new(&words)
     })
 }
 
 /// Whether `value` holds a placeholder word (ASCII case ignored). The automaton walks a value one
-/// dependent table step per byte; the screen's steps are independent of each other, so most
-/// values (which hold no word) are cleared several times faster, and only the rest get the walk.
-/// Every value that holds a word passes the screen: it holds the word's first trigram (or, for a
-/// short word, its bytes).
+/// dependent table step per byte; the screen looks at many positions at once, so most values
+/// (which hold no word) are cleared several times faster, and only the rest get the walk. Every
+/// value that holds a word passes the screen.
 fn has_placeholder_word(value: &[u8]) -> bool {
     passes_word_screen(value) && placeholder_words().is_match(value)
 }
 
 fn passes_word_screen(value: &[u8]) -> bool {
-    let screen = word_screen();
-    value.iter().any(|&b| screen.short[usize::from(b)])
-        || value.windows(3).any(|w| {
-            let i = trigram(w[0], w[1], w[2]);
-            screen.trigrams[i >> 6] >> (i & 63) & 1 == 1
-        })
+    word_screen().may_hold(value)
 }
 
 /// True when the value looks like a placeholder: a documentation marker, or too few distinct bytes.
 pub fn is_placeholder(value: &[u8]) -> bool {
-    has_placeholder_word(value) || angle_placeholder(value) || distinct_alnum(value) <= 4
+    has_placeholder_word(value) || angle_placeholder(value) || distinct_alnum_upto(value, 5) <= 4
 }
 
 /// `<YOUR_API_KEY>`, `<paste token here>`, `<%= ENV["X"] %>`: a name in angle brackets, or a value
@@ -433,21 +405,36 @@ fn angle_placeholder(value: &[u8]) -> bool {
     })
 }
 
-fn distinct_alnum(value: &[u8]) -> usize {
-    // A flag per byte value seen, then the alphanumeric flags summed. One store per byte, with no
-    // chain from one byte to the next (a 128-bit bit set needed a wide shift and an OR per byte,
-    // each waiting on the last).
-    let mut seen = [0u8; 256];
-    for &b in value {
-        seen[usize::from(b)] = 1;
+/// Per byte: its bit among the 62 letters and digits (none for other bytes).
+const ALNUM_BIT: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    let mut bit = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() {
+            t[b] = 1 << bit;
+            bit += 1;
+        }
+        b += 1;
     }
-    let sum = |r: std::ops::RangeInclusive<u8>| -> usize {
-        seen[usize::from(*r.start())..=usize::from(*r.end())]
-            .iter()
-            .map(|&x| usize::from(x))
-            .sum()
-    };
-    sum(b'0'..=b'9') + sum(b'A'..=b'Z') + sum(b'a'..=b'z')
+    t
+};
+
+/// How many distinct letters and digits `value` holds, counted up to `cap` and no further: a bit
+/// per letter or digit, with a look at the count every eight bytes. A random value shows five
+/// within its first eight bytes and is done; a 256-byte table cleared and summed per value cost
+/// as much as the rest of the placeholder check.
+fn distinct_alnum_upto(value: &[u8], cap: u32) -> u32 {
+    let mut seen = 0u64;
+    for chunk in value.chunks(8) {
+        for &b in chunk {
+            seen |= ALNUM_BIT[usize::from(b)];
+        }
+        if seen.count_ones() >= cap {
+            return cap;
+        }
+    }
+    seen.count_ones()
 }
 
 /// Words to look for in one pass (lowercase ASCII, each with a `whole` flag), with the bytes that
@@ -712,7 +699,7 @@ mod tests {
     }
 
     #[test]
-    fn distinct_alnum_counts_each_letter_and_digit_once() {
+    fn distinct_alnum_counts_each_letter_and_digit_once_up_to_the_cap() {
         let naive = |v: &[u8]| {
             let mut seen: Vec<u8> = v
                 .iter()
@@ -730,7 +717,8 @@ mod tests {
             b"\xff\x80\x7f~ 09",
             b"sk-proj-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
         ] {
-            assert_eq!(distinct_alnum(v), naive(v), "{v:?}");
+            assert_eq!(distinct_alnum_upto(v, 62) as usize, naive(v), "{v:?}");
+            assert_eq!(distinct_alnum_upto(v, 5) as usize, naive(v).min(5), "{v:?}");
         }
     }
 
