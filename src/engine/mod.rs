@@ -12,6 +12,7 @@ mod detectors;
 mod generic;
 mod keywords;
 pub use detectors::dotenv_values;
+mod token;
 pub mod validators;
 mod wordscreen;
 
@@ -83,6 +84,9 @@ struct CompiledRule {
     /// Another: the bytes a secret group can hold, when every match ends with its secret group
     /// right after a byte no secret can hold (see [`tail_form`]).
     tail: Option<Box<ByteSet>>,
+    /// A walk that stands in for the anchored regex, when the whole match is the secret and the
+    /// pattern is a plain sequence (see `token`).
+    token: Option<token::TokenForm>,
 }
 
 /// A set of bytes.
@@ -610,6 +614,11 @@ impl Engine {
             } else {
                 tail_form(&spec.id, &pattern)?
             };
+            let token = if anchored.is_some() && secret_groups.is_empty() {
+                token::TokenForm::of(&parse_hir(&spec.id, &pattern)?)
+            } else {
+                None
+            };
             let r = rules.len();
             for k in &spec.keywords {
                 let t = match anchored.as_ref().and_then(|a| a.offsets.get(k)) {
@@ -628,6 +637,7 @@ impl Engine {
                 anchored,
                 split,
                 tail,
+                token,
             });
         }
         let b = |id: &str| builtin_index[id];
@@ -864,27 +874,34 @@ impl Engine {
         // The line from the start; the text before it stays visible to `\b`.
         let (_, we) = detectors::line_window(bytes, at, 0, 8192);
         let we = rule_window_end(rule, bytes, we);
-        let input = Input::new(&bytes[..we])
-            .range(start..we)
-            .anchored(regex_automata::Anchored::Yes);
-        let (ms, me) = if a.secret_groups.is_empty() || rule.tail.is_some() {
-            let Some(m) = a.regex.search(&input) else {
+        let (ms, me) = if let Some(t) = &rule.token {
+            let Some(me) = t.match_at(&bytes[..we], start) else {
                 return;
             };
-            match &rule.tail {
-                Some(secret) => (tail_start(bytes, m.start(), m.end(), secret), m.end()),
-                None => (m.start(), m.end()),
-            }
+            (start, me)
         } else {
-            let mut caps = a.regex.create_captures();
-            a.regex.search_captures(&input, &mut caps);
-            let Some(whole) = caps.get_match() else {
-                return;
-            };
-            a.secret_groups
-                .iter()
-                .find_map(|&g| caps.get_group(g))
-                .map_or((whole.start(), whole.end()), |s| (s.start, s.end))
+            let input = Input::new(&bytes[..we])
+                .range(start..we)
+                .anchored(regex_automata::Anchored::Yes);
+            if a.secret_groups.is_empty() || rule.tail.is_some() {
+                let Some(m) = a.regex.search(&input) else {
+                    return;
+                };
+                match &rule.tail {
+                    Some(secret) => (tail_start(bytes, m.start(), m.end(), secret), m.end()),
+                    None => (m.start(), m.end()),
+                }
+            } else {
+                let mut caps = a.regex.create_captures();
+                a.regex.search_captures(&input, &mut caps);
+                let Some(whole) = caps.get_match() else {
+                    return;
+                };
+                a.secret_groups
+                    .iter()
+                    .find_map(|&g| caps.get_group(g))
+                    .map_or((whole.start(), whole.end()), |s| (s.start, s.end))
+            }
         };
         st.scanned_until[r] = me;
         if self.value_passes(rule, &bytes[ms..me]) {
@@ -1352,6 +1369,51 @@ mod tests {
             with_tail.iter().any(|x| x == "http_auth_header"),
             "{with_tail:?}"
         );
+    }
+
+    #[test]
+    fn token_walks_end_where_the_anchored_regex_ends_on_every_rule_text() {
+        use regex_automata::{Anchored as Anch, Input};
+        let e = Engine::with_default_policy();
+        let mut with_token = Vec::new();
+        let mut matched = 0;
+        for rule in &e.rules {
+            let (Some(t), Some(a)) = (&rule.token, &rule.anchored) else {
+                continue;
+            };
+            let id = e.infos[rule.info].id;
+            with_token.push(id);
+            let spec = catalogue().iter().find(|s| *s.id == *id).unwrap();
+            // Examples and negatives, cut short and run on into more word bytes, from every start.
+            let mut texts: Vec<String> = spec
+                .examples
+                .iter()
+                .chain(&spec.negatives)
+                .cloned()
+                .collect();
+            for x in texts.clone() {
+                texts.push(format!("{x}Z9_q"));
+                texts.push(format!("x{x}-y"));
+                texts.push(x[..x.len() - 3].to_string());
+            }
+            for text in &texts {
+                let hay = text.as_bytes();
+                for start in 0..=hay.len() {
+                    let input = Input::new(hay).range(start..).anchored(Anch::Yes);
+                    let want = a.regex.search(&input).map(|m| m.end());
+                    assert_eq!(
+                        t.match_at(hay, start),
+                        want,
+                        "{id} on {text:?} from {start}"
+                    );
+                    matched += usize::from(want.is_some());
+                }
+            }
+        }
+        for id in ["github_token", "gitlab_token", "stripe_secret_key"] {
+            assert!(with_token.contains(&id), "{with_token:?}");
+        }
+        assert!(matched > 20, "{matched}");
     }
 
     #[test]
