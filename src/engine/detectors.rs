@@ -39,6 +39,8 @@ pub struct State {
     noted: usize,
     /// Where `overlaps_secret` last stopped in `secret_spans`.
     secret_cursor: usize,
+    /// The assignment reader's key strengths so far.
+    pub key_memo: super::generic::KeyMemo,
 }
 
 impl State {
@@ -52,6 +54,7 @@ impl State {
             secret_spans: Vec::new(),
             noted: 0,
             secret_cursor: 0,
+            key_memo: super::generic::KeyMemo::new(),
         }
     }
 

@@ -344,6 +344,38 @@ fn key_strength(key: &[u8]) -> Option<Strength> {
     (last == b"key" || last == b"auth" || last == b"salt").then_some(Strength::Weak)
 }
 
+/// The strengths of the keys met so far in a scan: a config file, a log or a table names the same
+/// keys again and again, and splitting a key into words and matching them against the lists cost
+/// ~900 instructions a key. Sixteen slots, picked by a hash of the key; a slot holds where in the
+/// text its key is (so a hit is a compare, with no copy of the key kept).
+pub struct KeyMemo {
+    slots: [Option<(usize, usize, Option<Strength>)>; 16],
+}
+
+impl KeyMemo {
+    pub fn new() -> KeyMemo {
+        KeyMemo { slots: [None; 16] }
+    }
+
+    /// `key_strength` of the key at `ks..ke` of `bytes`.
+    fn strength(&mut self, bytes: &[u8], ks: usize, ke: usize) -> Option<Strength> {
+        let key = &bytes[ks..ke];
+        let h = key
+            .iter()
+            .fold(key.len() as u32, |h, &b| h.rotate_left(5) ^ u32::from(b))
+            .wrapping_mul(0x9e37_79b9);
+        let slot = &mut self.slots[(h >> 28) as usize];
+        if let Some((s, e, strength)) = *slot {
+            if bytes[s..e] == *key {
+                return strength;
+            }
+        }
+        let strength = key_strength(key);
+        *slot = Some((ks, ke, strength));
+        strength
+    }
+}
+
 /// How the value was written.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Form {
@@ -475,7 +507,8 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
         || WORDS.iter().any(|w| value.eq_ignore_ascii_case(w))
         || memfind(value, b"://")
         || [&b"/"[..], b"~/", b"./", b"../"].iter().any(|p| starts(p))
-        || FILE_ENDINGS.iter().any(|x| ends(x))
+        // Every ending has its dot among the last six bytes: most values have none there.
+        || (value[n.saturating_sub(6)..].contains(&b'.') && FILE_ENDINGS.iter().any(|x| ends(x)))
     {
         return false;
     }
@@ -760,7 +793,7 @@ pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut Stat
         Some((vs, ve, _)) if !st.overlaps_secret(ls + vs, ls + ve) => {}
         _ => return,
     }
-    let strength = match key_strength(key) {
+    let strength = match st.key_memo.strength(bytes, ls + ks, ls + ke) {
         Some(s) => s,
         // `?appid=` in a URL's query (OpenWeatherMap and others) is an API key; elsewhere an app
         // id is public (Firebase's appId).
@@ -1152,6 +1185,55 @@ fn find_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_memo_answers_as_key_strength_does() {
+        // More keys than slots, several of one length, strong, weak and none, met in a random
+        // order and again: every answer must be key_strength's own.
+        let keys = [
+            "api_key",
+            "apiKey",
+            "password",
+            "db_pass",
+            "cache_key",
+            "idempotency_key",
+            "token",
+            "token_ttl",
+            "AUTH_SALT",
+            "secret_id",
+            "GITHUB_TOKEN",
+            "passwd",
+            "username",
+            "pwd",
+            "client_secret",
+            "csrf_token",
+            "sort_key",
+            "x",
+            "ACCESS_KEY",
+            "hashed_secret",
+        ];
+        let text = keys.join(" ");
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for k in keys {
+            spans.push((at, at + k.len()));
+            at += k.len() + 1;
+        }
+        let mut memo = KeyMemo::new();
+        let mut rng = super::super::TestRng::new(0x0bad_5eed_cafe_f00d);
+        let mut strong = 0;
+        for _ in 0..2000 {
+            let (s, e) = spans[rng.below(spans.len() as u64)];
+            let want = key_strength(&text.as_bytes()[s..e]);
+            assert!(
+                memo.strength(text.as_bytes(), s, e) == want,
+                "{}",
+                &text[s..e]
+            );
+            strong += usize::from(want == Some(Strength::Strong));
+        }
+        assert!(strong > 500, "{strong}");
+    }
 
     #[test]
     fn word_lists_are_sorted_and_their_sets_hold_exactly_them() {

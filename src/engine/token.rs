@@ -140,12 +140,12 @@ fn walk(items: &[Item], hay: &[u8], pos: usize) -> Option<usize> {
                 .find_map(|l| walk(rest, hay, pos + l.len()))
         }
         Item::Class { set, min, max } => {
-            let tail = hay.get(pos..)?;
-            let took = tail
-                .iter()
-                .take(*max)
-                .take_while(|&&b| set[usize::from(b)])
-                .count();
+            let end = hay.len().min(pos.saturating_add(*max));
+            let mut i = pos;
+            while i < end && set[usize::from(hay[i])] {
+                i += 1;
+            }
+            let took = i - pos;
             if took < *min {
                 return None;
             }
