@@ -685,7 +685,7 @@ fn digits_into<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
     Some(&buf[..n])
 }
 
-fn is_cluster_byte(b: u8) -> bool {
+const fn is_cluster_byte(b: u8) -> bool {
     b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+')
 }
 
@@ -1013,6 +1013,64 @@ impl Iterator for LongRuns<'_> {
 /// Bit k is set when byte `at + k` of `bytes` is a cluster byte (a digit or one of ` -.()+`), for
 /// the first `len` (at most 64) bytes from `at`; bytes past the end of `bytes` count as none.
 fn cluster_bits(bytes: &[u8], at: usize, len: usize) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if at + 64 <= bytes.len() && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, and 64 bytes from `at` are the text's.
+        let bits = unsafe { cluster_bits_avx2(bytes[at..at + 64].as_ptr()) };
+        return if len < 64 {
+            bits & ((1 << len) - 1)
+        } else {
+            bits
+        };
+    }
+    cluster_bits_swar(bytes, at, len)
+}
+
+/// The cluster bytes of the 64 bytes at `p`, two nibble lookups a byte: every cluster byte is
+/// `0x2L` or `0x3L`, so the low nibble's entry holds the high nibbles it goes with, and the high
+/// nibble's entry is its own bit (none for the other fifteen).
+///
+/// # Safety
+/// The CPU must have AVX2, and 64 bytes must be readable at `p`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn cluster_bits_avx2(p: *const u8) -> u64 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+    };
+    const fn tables() -> ([u8; 32], [u8; 32]) {
+        let (mut lo, mut hi) = ([0u8; 32], [0u8; 32]);
+        let mut b = 0x20;
+        while b < 0x40 {
+            if is_cluster_byte(b as u8) {
+                let bit = 1 << ((b >> 4) - 2);
+                lo[b & 0xf] |= bit;
+                lo[16 + (b & 0xf)] |= bit;
+                hi[b >> 4] = bit;
+                hi[16 + (b >> 4)] = bit;
+            }
+            b += 1;
+        }
+        (lo, hi)
+    }
+    const TABLES: ([u8; 32], [u8; 32]) = tables();
+    let lo = _mm256_loadu_si256(TABLES.0.as_ptr().cast::<__m256i>());
+    let hi = _mm256_loadu_si256(TABLES.1.as_ptr().cast::<__m256i>());
+    let nibble = _mm256_set1_epi8(0x0f);
+    let half = |k: usize| {
+        // SAFETY: 64 bytes are readable at `p`, and k is 0 or 32.
+        let v = unsafe { _mm256_loadu_si256(p.add(k).cast::<__m256i>()) };
+        let l = _mm256_shuffle_epi8(lo, _mm256_and_si256(v, nibble));
+        let h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+        let none = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
+        u64::from(!(_mm256_movemask_epi8(none) as u32))
+    };
+    half(0) | half(32) << 32
+}
+
+/// [`cluster_bits`] eight bytes at a time, in plain integers.
+fn cluster_bits_swar(bytes: &[u8], at: usize, len: usize) -> u64 {
     let eq = byte_eq_mask;
     let mut bits = 0u64;
     for k in 0..len.min(64).div_ceil(8) {
@@ -1250,7 +1308,7 @@ mod hot_words_tests {
 
 #[cfg(test)]
 mod long_run_tests {
-    use super::{cluster_bits, is_cluster_byte, LongRuns};
+    use super::{cluster_bits, cluster_bits_swar, is_cluster_byte, LongRuns};
 
     fn random_text(rng: &mut super::super::TestRng, len: usize) -> Vec<u8> {
         // Digits often, so that long runs are common but not the rule.
@@ -1274,6 +1332,7 @@ mod long_run_tests {
             let at = rng.below(text.len() as u64 + 1);
             let len = rng.below(80);
             let bits = cluster_bits(&text, at, len);
+            assert_eq!(bits, cluster_bits_swar(&text, at, len), "round {round}");
             for k in 0..64 {
                 let want = k < len && text.get(at + k).is_some_and(|&b| is_cluster_byte(b));
                 assert_eq!(bits >> k & 1 == 1, want, "round {round}, byte {k}");
