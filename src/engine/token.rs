@@ -1,13 +1,16 @@
-//! The token form of a rule: a pattern that is a plain sequence of literals, byte classes
-//! (repeated or not) and word boundaries, as most vendor tokens are
-//! (`\bgh[pousr]_[A-Za-z0-9]{36,255}\b`, `\bsk_(?:live|test)_[A-Za-z0-9]{20,247}\b`). From a known
-//! start (a keyword hit at a fixed offset, see `anchored_form`), such a match is a walk over the
-//! bytes: no regex engine, no cache to fetch, no search set-up, where an anchored regex search
-//! cost ~130 ns a token.
+//! The token form of a pattern: a plain sequence of literals, byte classes (repeated or not) and
+//! word boundaries, as most vendor tokens are (`\bgh[pousr]_[A-Za-z0-9]{36,255}\b`,
+//! `\bsk_(?:live|test)_[A-Za-z0-9]{20,247}\b`), and as the halves of a split rule are (a URL's
+//! `scheme://user:` and `password@h`). From a known start (a keyword hit at a fixed offset, see
+//! `anchored_form`, or a match's start), such a match is a walk over the bytes: no regex engine,
+//! no cache to fetch, no search set-up, where an anchored regex search cost ~130 ns.
 //!
 //! The walk keeps the regex's semantics (leftmost-first, greedy): a repeated class takes all it
-//! can, then gives back one byte at a time until the rest of the sequence matches. At most one
-//! item may vary in length, so the giving back is one loop, never a nested one.
+//! can, then gives back one byte at a time until the rest of the sequence matches. A class that
+//! the next item cannot start inside (its first byte is never one of the class's) never gives
+//! back: any shorter run leaves a class byte where the next item needs another. At most one class
+//! that may give back is followed by more items, so the giving back is one loop, never a nested
+//! one.
 
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
@@ -17,14 +20,20 @@ type ByteSet = [bool; 256];
 enum Item {
     /// One of these literals, all of one length (so at most one matches).
     Lits(Vec<Box<[u8]>>),
-    /// `min..=max` bytes of the set.
+    /// `min..=max` bytes of the set; `settled` when the next item can start with none of them
+    /// (so the longest run is the only one that can match).
     Class {
         set: Box<ByteSet>,
         min: usize,
         max: usize,
+        settled: bool,
     },
     /// `\b` (ASCII): a word byte on one side only.
     Boundary,
+    /// `(?:SUB)*`, greedy, as the pattern's last item (`xoxb-...(?:-[A-Za-z0-9]{8,})*`): as many
+    /// rounds as match. With nothing after it, the regex's preferred path is each round's own
+    /// preferred match, then one more round while one matches.
+    Star(Vec<Item>),
 }
 
 pub struct TokenForm {
@@ -37,17 +46,41 @@ impl TokenForm {
     pub fn of(hir: &Hir) -> Option<TokenForm> {
         let mut items = Vec::new();
         flatten(hir, &mut items)?;
-        let varying = items
+        settle(&mut items);
+        let last = items.len().checked_sub(1)?;
+        // A star only at the end: nothing after it can ask it to give back a round.
+        if items[..last].iter().any(|i| matches!(i, Item::Star(_))) {
+            return None;
+        }
+        let giving_back = items[..last]
             .iter()
-            .filter(|i| matches!(i, Item::Class { min, max, .. } if min != max))
+            .filter(|i| matches!(i, Item::Class { min, max, settled: false, .. } if min != max))
             .count();
-        (varying <= 1 && !items.is_empty()).then_some(TokenForm { items })
+        (giving_back <= 1).then_some(TokenForm { items })
     }
 
     /// Where the match that starts at `start` ends, as an anchored search of the pattern over
     /// `hay` (which the boundaries see whole) would find it.
     pub fn match_at(&self, hay: &[u8], start: usize) -> Option<usize> {
         walk(&self.items, hay, start)
+    }
+}
+
+/// Marks each class that the next item cannot start inside as settled.
+fn settle(items: &mut [Item]) {
+    for i in 1..items.len() {
+        let firsts = match &items[i] {
+            Item::Lits(lits) => {
+                let mut f = [false; 256];
+                lits.iter().for_each(|l| f[usize::from(l[0])] = true);
+                Some(f)
+            }
+            Item::Class { set, min, .. } if *min >= 1 => Some(**set),
+            _ => None,
+        };
+        if let (Item::Class { set, settled, .. }, Some(f)) = (&mut items[i - 1], firsts) {
+            *settled = (0..256).all(|b| !(set[b] && f[b]));
+        }
     }
 }
 
@@ -59,8 +92,37 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
             set: class_set(c)?,
             min: 1,
             max: 1,
+            settled: false,
         }),
         HirKind::Look(Look::WordAscii) => out.push(Item::Boundary),
+        HirKind::Repetition(r)
+            if r.greedy
+                && r.min == 0
+                && r.max.is_none()
+                && !matches!(r.sub.kind(), HirKind::Class(_) | HirKind::Literal(_)) =>
+        {
+            let mut sub = Vec::new();
+            flatten(&r.sub, &mut sub)?;
+            settle(&mut sub);
+            // Each round takes a byte at least, and walks with no giving back.
+            let consumes = match sub.first()? {
+                Item::Lits(_) => true,
+                Item::Class { min, .. } => *min >= 1,
+                _ => false,
+            };
+            let last = sub.len() - 1;
+            let simple = sub.iter().enumerate().all(|(k, i)| match i {
+                Item::Class {
+                    min, max, settled, ..
+                } => min == max || *settled || k == last,
+                Item::Star(_) => false,
+                _ => true,
+            });
+            if !(consumes && simple) {
+                return None;
+            }
+            out.push(Item::Star(sub));
+        }
         HirKind::Repetition(r) if r.greedy => {
             let set = match r.sub.kind() {
                 HirKind::Class(c) => class_set(c)?,
@@ -77,6 +139,7 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
                 max: r
                     .max
                     .map_or(Some(usize::MAX), |m| usize::try_from(m).ok())?,
+                settled: false,
             });
         }
         HirKind::Capture(c) => flatten(&c.sub, out)?,
@@ -120,6 +183,7 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// The walk over `hay` from `pos`.
 fn walk(items: &[Item], hay: &[u8], pos: usize) -> Option<usize> {
     let Some((item, rest)) = items.split_first() else {
         return Some(pos);
@@ -139,20 +203,33 @@ fn walk(items: &[Item], hay: &[u8], pos: usize) -> Option<usize> {
                 .filter(|l| tail.starts_with(l))
                 .find_map(|l| walk(rest, hay, pos + l.len()))
         }
-        Item::Class { set, min, max } => {
-            let end = hay.len().min(pos.saturating_add(*max));
+        Item::Class {
+            set,
+            min,
+            max,
+            settled,
+        } => {
+            let stop = hay.len().min(pos.saturating_add(*max));
             let mut i = pos;
-            while i < end && set[usize::from(hay[i])] {
+            while i < stop && set[usize::from(hay[i])] {
                 i += 1;
             }
             let took = i - pos;
             if took < *min {
                 return None;
             }
-            if min == max {
+            if min == max || *settled || rest.is_empty() {
                 return walk(rest, hay, pos + took);
             }
             (*min..=took).rev().find_map(|k| walk(rest, hay, pos + k))
+        }
+        Item::Star(sub) => {
+            // Last in its pattern (`TokenForm::of` sees to it): nothing follows.
+            let mut p = pos;
+            while let Some(q) = walk(sub, hay, p) {
+                p = q;
+            }
+            Some(p)
         }
     }
 }
@@ -172,21 +249,29 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_sequences_with_one_varying_class_have_a_token_form() {
+    fn only_plain_sequences_that_give_back_at_one_place_have_a_token_form() {
         for p in [
             r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b",
             r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
             r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{20,247}\b",
             r"(?:glpat-|glptt-)[A-Za-z0-9_-]{20,}",
             r"(?i:npm)_[a-z0-9]{36}",
+            // Varying classes that never give back: each is followed by a byte it never holds.
+            r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^:@/\s]{0,64}:",
+            // A star at the end, its rounds walked with no giving back.
+            r"xox[baprse]-[0-9]{8,13}-[0-9A-Za-z-]{8,}(?:-[A-Za-z0-9]{8,})*",
+            r"ab(?:-[a-z]{8})*",
         ] {
             assert!(form(p).is_some(), "{p}");
         }
         for p in [
-            // two items of varying length
-            r"xox[bp]-[0-9]{8,13}-[0-9A-Za-z-]{8,}",
-            // a repeated group
-            r"ab(?:-[a-z]{8})*",
+            // two classes that may give back, each followed by more
+            r"a[a-z]{1,5}[a-z]{1,4}[a-z]x",
+            // a star with something after it
+            r"ab(?:-[a-z]{8})*x",
+            // a round that may take nothing, or give back inside
+            r"ab(?:[a-z]*)*",
+            r"ab(?:-[a-z]{1,4}[a-z]{2})*",
             // alternatives of different lengths
             r"(?:proj|svcacct)-[a-z]{20}",
             // lazy
@@ -203,7 +288,7 @@ mod tests {
         use regex_automata::{meta, Anchored, Input};
         // Each pattern with texts it matches; the texts are cut and joined at random, with bytes
         // in between, so that matches, near misses (short, long, no boundary) and failures occur.
-        let cases: [(&str, &[&str]); 6] = [
+        let cases: [(&str, &[&str]); 10] = [
             (
                 r"\bgh[pousr]_[A-Za-z0-9]{6,12}\b",
                 &["ghp_abc123XYZ", "ghs_Q1w2e3r4"],
@@ -216,9 +301,19 @@ mod tests {
             (r"(?:ab-|cd-)[a-z_-]{2,}\b", &["ab-x_y-z", "cd-qq"]),
             (r"[a-c]{2}x[a-c-]{1,4}y\b", &["abxc-y", "ccx-aby"]),
             (r"\b(?P<s>ab[0-9]{3})\b", &["ab123", "ab999"]),
+            (
+                r"\b[a-z][a-z0-9+.-]{1,8}://[^:@/ ]{0,6}:",
+                &["pg://u:", "a+b://:", "redis://a-b:"],
+            ),
+            (r"\bab(?:-[a-z]{2})*", &["ab-cd-ef", "ab-c-de", "ab-cdx-yz"]),
+            (r"[^/ ]{1,9}@[a-z0-9._-]", &["p@ss@h", "pw@x", "::@@a"]),
+            (
+                r"\bxo[bp]-[0-9]{2,4}-[0-9a-z-]{2,}(?:-[a-z0-9]{2,})*",
+                &["xob-12-ab-cd-ef", "xop-9999-a1-b2c3", "xob-12--"],
+            ),
         ];
         let mut rng = super::super::TestRng::new(0x51f1_5eed_0dd5_1ce5);
-        let between = b" -_aZ9.";
+        let between = b" -_aZ9.:@/";
         for (p, samples) in cases {
             let tf = form(p).expect(p);
             let re = meta::Builder::new()
