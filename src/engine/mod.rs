@@ -1394,7 +1394,10 @@ mod tests {
             for x in texts.clone() {
                 texts.push(format!("{x}Z9_q"));
                 texts.push(format!("x{x}-y"));
-                texts.push(x[..x.len() - 3].to_string());
+                // (Cut on a character boundary only; the texts are strings.)
+                if let Some(cut) = x.get(..x.len().saturating_sub(3)) {
+                    texts.push(cut.to_string());
+                }
             }
             for text in &texts {
                 let hay = text.as_bytes();
@@ -1410,7 +1413,13 @@ mod tests {
                 }
             }
         }
-        for id in ["github_token", "gitlab_token", "stripe_secret_key"] {
+        for id in [
+            "aws_access_key_id",
+            "github_token",
+            "gitlab_token",
+            "slack_token",
+            "stripe_secret_key",
+        ] {
             assert!(with_token.contains(&id), "{with_token:?}");
         }
         assert!(matched > 20, "{matched}");
