@@ -91,14 +91,11 @@ mod avx2 {
     }
 
     impl Masks {
-        /// None when the CPU lacks AVX2, or a word holds a byte below 0x10 (the zero bytes that
-        /// pad a value's end must match no word byte) or there are too many words.
+        /// None when the CPU lacks AVX2, a word is empty or there are too many words.
         pub fn new(words: &[&[u8]]) -> Option<Masks> {
             if !std::arch::is_x86_feature_detected!("avx2")
                 || words.len() > MAX_WORDS
-                || words
-                    .iter()
-                    .any(|w| w.is_empty() || w.iter().any(|&b| b < 0x10))
+                || words.iter().any(|w| w.is_empty())
             {
                 return None;
             }
