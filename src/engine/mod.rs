@@ -1216,6 +1216,29 @@ impl TestRng {
         self.0 ^= self.0 << 17;
         (self.0 % m) as usize
     }
+
+    /// `len` bytes drawn from `alphabet`.
+    pub(crate) fn bytes(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| alphabet[self.below(alphabet.len() as u64)])
+            .collect()
+    }
+
+    /// `word` put into `v` at a random place, each letter in a random case.
+    pub(crate) fn splice_cased(&mut self, v: &mut Vec<u8>, word: &[u8]) {
+        let at = self.below(v.len() as u64 + 1);
+        let cased: Vec<u8> = word
+            .iter()
+            .map(|&b| {
+                if self.below(2) == 0 {
+                    b.to_ascii_uppercase()
+                } else {
+                    b
+                }
+            })
+            .collect();
+        v.splice(at..at, cased);
+    }
 }
 
 #[cfg(test)]

@@ -861,20 +861,10 @@ mod tests {
         let (mut with_word, mut screened_out) = (0, 0);
         for round in 0..20_000 {
             let len = rng.below(40);
-            let mut v: Vec<u8> = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len() as u64)])
-                .collect();
+            let mut v = rng.bytes(alphabet, len);
             if round % 3 == 0 {
                 let w = PLACEHOLDER_WORDS[rng.below(PLACEHOLDER_WORDS.len() as u64)];
-                let at = rng.below(v.len() as u64 + 1);
-                let cased = w.bytes().map(|b| {
-                    if rng.below(2) == 0 {
-                        b.to_ascii_uppercase()
-                    } else {
-                        b
-                    }
-                });
-                v.splice(at..at, cased);
+                rng.splice_cased(&mut v, w.as_bytes());
             }
             let want = placeholder_words().is_match(&v);
             assert_eq!(

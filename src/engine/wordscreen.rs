@@ -193,23 +193,10 @@ mod tests {
         let (mut cleared, mut held) = (0, 0);
         for round in 0..20_000 {
             let len = rng.below(90);
-            let mut v: Vec<u8> = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len() as u64)])
-                .collect();
+            let mut v = rng.bytes(alphabet, len);
             if round % 2 == 0 {
                 let w = words[rng.below(words.len() as u64)];
-                let at = rng.below(v.len() as u64 + 1);
-                let cased: Vec<u8> = w
-                    .iter()
-                    .map(|&b| {
-                        if rng.below(2) == 0 {
-                            b.to_ascii_uppercase()
-                        } else {
-                            b
-                        }
-                    })
-                    .collect();
-                v.splice(at..at, cased);
+                rng.splice_cased(&mut v, w);
             }
             let holds = words
                 .iter()
