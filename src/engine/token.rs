@@ -183,55 +183,73 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// The walk over `hay` from `pos`.
-fn walk(items: &[Item], hay: &[u8], pos: usize) -> Option<usize> {
-    let Some((item, rest)) = items.split_first() else {
-        return Some(pos);
-    };
-    match item {
-        Item::Boundary => {
-            let before = pos > 0 && is_word(hay[pos - 1]);
-            let after = hay.get(pos).is_some_and(|&b| is_word(b));
-            if before == after {
-                return None;
+/// The walk over `hay` from `pos`: one loop over the items, with one place to go back to (the
+/// class that may give back; `TokenForm::of` allows at most one), where the recursion it replaces
+/// spent more on calls than on bytes.
+fn walk(items: &[Item], hay: &[u8], mut pos: usize) -> Option<usize> {
+    // The item after the class that may give back, the shortest end the class may have, and the
+    // end it has now.
+    let mut back: Option<(usize, usize, usize)> = None;
+    let mut i = 0;
+    while let Some(item) = items.get(i) {
+        let next = match item {
+            Item::Boundary => {
+                let before = pos > 0 && is_word(hay[pos - 1]);
+                let after = hay.get(pos).is_some_and(|&b| is_word(b));
+                (before != after).then_some(pos)
             }
-            walk(rest, hay, pos)
-        }
-        Item::Lits(lits) => {
-            let tail = hay.get(pos..)?;
-            lits.iter()
-                .filter(|l| tail.starts_with(l))
-                .find_map(|l| walk(rest, hay, pos + l.len()))
-        }
-        Item::Class {
-            set,
-            min,
-            max,
-            settled,
-        } => {
-            let stop = hay.len().min(pos.saturating_add(*max));
-            let mut i = pos;
-            while i < stop && set[usize::from(hay[i])] {
+            // Of one length, so at most one of them matches.
+            Item::Lits(lits) => hay
+                .get(pos..)
+                .and_then(|tail| lits.iter().find(|l| tail.starts_with(l)))
+                .map(|l| pos + l.len()),
+            Item::Class {
+                set,
+                min,
+                max,
+                settled,
+            } => {
+                let stop = hay.len().min(pos.saturating_add(*max));
+                let run = &hay[pos..stop];
+                let took = run
+                    .iter()
+                    .position(|&b| !set[usize::from(b)])
+                    .unwrap_or(run.len());
+                if took < *min {
+                    None
+                } else {
+                    if !(min == max || *settled || i + 1 == items.len()) {
+                        back = Some((i + 1, pos + min, pos + took));
+                    }
+                    Some(pos + took)
+                }
+            }
+            Item::Star(sub) => {
+                // Last in its pattern (`TokenForm::of` sees to it): nothing follows, and a round
+                // walks with no giving back.
+                while let Some(q) = walk(sub, hay, pos) {
+                    pos = q;
+                }
+                Some(pos)
+            }
+        };
+        match next {
+            Some(p) => {
+                pos = p;
                 i += 1;
             }
-            let took = i - pos;
-            if took < *min {
-                return None;
-            }
-            if min == max || *settled || rest.is_empty() {
-                return walk(rest, hay, pos + took);
-            }
-            (*min..=took).rev().find_map(|k| walk(rest, hay, pos + k))
-        }
-        Item::Star(sub) => {
-            // Last in its pattern (`TokenForm::of` sees to it): nothing follows.
-            let mut p = pos;
-            while let Some(q) = walk(sub, hay, p) {
-                p = q;
-            }
-            Some(p)
+            // Give back one byte and go on after the class; with none left to give, no match.
+            None => match back {
+                Some((after, shortest, end)) if end > shortest => {
+                    back = Some((after, shortest, end - 1));
+                    pos = end - 1;
+                    i = after;
+                }
+                _ => return None,
+            },
         }
     }
+    Some(pos)
 }
 
 #[cfg(test)]
