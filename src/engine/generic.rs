@@ -789,11 +789,39 @@ fn skip_spaces(line: &[u8], mut i: usize) -> usize {
 }
 
 /// Reads a value starting at `i`: a quoted literal, or a bare token. Returns (start, end, form).
+/// The bytes that end a bare value: whitespace, quotes, brackets and list separators.
+const ENDS_BARE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_whitespace()
+            || matches!(
+                c,
+                b'"' | b'\''
+                    | b'`'
+                    | b','
+                    | b';'
+                    | b'&'
+                    | b')'
+                    | b'('
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'<'
+                    | b'>'
+            );
+        b += 1;
+    }
+    t
+};
+
 fn read_value(line: &[u8], i: usize, bare_form: Form) -> Option<(usize, usize, Form)> {
     let q = *line.get(i)?;
     if matches!(q, b'"' | b'\'' | b'`') {
         let s = i + 1;
-        let e = s + line[s..].iter().position(|&b| b == q)?;
+        let e = s + memchr::memchr(q, &line[s..])?;
         return Some((s, e, Form::Quoted));
     }
     // A string inside a JSON string: `\"password\":\"...\"`.
@@ -804,28 +832,10 @@ fn read_value(line: &[u8], i: usize, bare_form: Form) -> Option<(usize, usize, F
         return Some((s, e, Form::Quoted));
     }
     let s = i;
-    let mut e = s;
-    while e < line.len()
-        && !line[e].is_ascii_whitespace()
-        && !matches!(
-            line[e],
-            b'"' | b'\''
-                | b'`'
-                | b','
-                | b';'
-                | b'&'
-                | b')'
-                | b'('
-                | b'['
-                | b']'
-                | b'{'
-                | b'}'
-                | b'<'
-                | b'>'
-        )
-    {
-        e += 1;
-    }
+    let e = s + line[s..]
+        .iter()
+        .position(|&b| ENDS_BARE[usize::from(b)])
+        .unwrap_or(line.len() - s);
     (e > s).then_some((s, e, bare_form))
 }
 
