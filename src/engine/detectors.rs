@@ -1239,7 +1239,7 @@ fn in_lowercase_token(bytes: &[u8], start: usize, end: usize, digits: usize) -> 
 /// SWAR: the high bit of each byte of `w` equal to `c`, exactly: the low seven bits are added to
 /// separately, so no carry crosses into the next byte.
 #[inline]
-pub(crate) fn byte_eq_mask(w: u64, c: u8) -> u64 {
+fn byte_eq_mask(w: u64, c: u8) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let t = w ^ (ONES * u64::from(c));

@@ -11,6 +11,7 @@ pub mod catalogue;
 mod detectors;
 mod generic;
 mod keywords;
+mod lines;
 pub use detectors::dotenv_values;
 mod token;
 pub mod validators;
@@ -1017,14 +1018,9 @@ impl Engine {
         // small raw findings, before they become findings).
         raw.sort_by_key(|r| (r.start, r.end));
         let mut out: Vec<Finding> = Vec::with_capacity(raw.len());
-        let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
+        let mut lines = lines::LineCursor::new(bytes);
         for r in raw {
-            let (count, last) = newlines(&bytes[pos..r.start]);
-            line += count;
-            if let Some(i) = last {
-                line_start = pos + i + 1;
-            }
-            pos = r.start;
+            let (line, line_start) = lines.locate(r.start);
             let info = &self.infos[r.info];
             out.push(Finding {
                 rule: info.id,
@@ -1133,51 +1129,6 @@ fn rule_window_end(rule: &CompiledRule, bytes: &[u8], line_end: usize) -> usize 
         end = detectors::line_window(bytes, end + 1, 0, 8192).1;
     }
     end
-}
-
-/// How many newlines `gap` holds, and where the last one is. Findings in dense text are a few
-/// lines apart: on such short gaps one pass of 8 bytes at a time (SWAR) beats memchr's count and
-/// memrchr, which each pay their SIMD set-up; long gaps go to memchr. The short pass has no branch
-/// per word (a newline every few words makes one unpredictable): counts add up lane by lane, the
-/// last word with a newline is kept by a select, and the tail is one zero-padded word.
-fn newlines(gap: &[u8]) -> (usize, Option<usize>) {
-    if gap.len() >= 256 {
-        return (
-            memchr::memchr_iter(b'\n', gap).count(),
-            memchr::memrchr(b'\n', gap),
-        );
-    }
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // The high bit of each byte of `w` that is a newline.
-    let mask = |w: u64| detectors::byte_eq_mask(w, b'\n');
-    // Per-lane counts: fewer than 256 bytes hold fewer than 256 newlines, so neither a lane nor
-    // the total below overflows a byte.
-    let mut lanes = 0u64;
-    // The end of the last word that holds a newline, and that word's mask.
-    let (mut last_end, mut last_mask) = (0usize, 0u64);
-    let mut end = 0;
-    let mut word = |w: u64, end: usize| {
-        let m = mask(w);
-        lanes += m >> 7;
-        if m != 0 {
-            (last_end, last_mask) = (end, m);
-        }
-    };
-    let mut chunks = gap.chunks_exact(8);
-    for c in chunks.by_ref() {
-        end += 8;
-        word(u64::from_le_bytes(c.try_into().expect("8 bytes")), end);
-    }
-    let tail = chunks.remainder();
-    if !tail.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..tail.len()].copy_from_slice(tail);
-        word(u64::from_le_bytes(buf), end + 8);
-    }
-    let count = (lanes.wrapping_mul(ONES) >> 56) as usize;
-    let last =
-        (last_mask != 0).then(|| last_end - 8 + (63 - last_mask.leading_zeros() as usize) / 8);
-    (count, last)
 }
 
 impl Split {
@@ -1486,36 +1437,6 @@ mod tests {
         assert!(!has(r"(?:k=(?P<s>[a-z]+))"));
         assert!(!has(r"(?:k=(?P<s>[a-z]+)[)])"));
         assert!(group_close(b"[)])", 0).is_none());
-    }
-
-    #[test]
-    fn newlines_counts_and_finds_the_last_as_a_byte_loop_does() {
-        let mut text = Vec::new();
-        for i in 0..600usize {
-            // Runs of newlines, lone ones, bytes near '\n' (0x0a) and high bytes.
-            text.push(match (i * 7919) % 13 {
-                0 | 5 => b'\n',
-                1 => 0x0b,
-                2 => 0x8a,
-                3 => 0x09,
-                _ => b'a' + (i % 26) as u8,
-            });
-        }
-        for start in 0..20 {
-            for len in (0..300).chain([400, 580]) {
-                let gap = &text[start..start + len];
-                let want = (
-                    gap.iter().filter(|&&b| b == b'\n').count(),
-                    gap.iter().rposition(|&b| b == b'\n'),
-                );
-                assert_eq!(super::newlines(gap), want, "{start} {len}");
-            }
-        }
-        assert_eq!(super::newlines(b"\n\n\n\n\n\n\n\n\n"), (9, Some(8)));
-        assert_eq!(super::newlines(b"abcdefgh"), (0, None));
-        // The most newlines the short pass meets: every lane and the total stay below 256.
-        assert_eq!(super::newlines(&[b'\n'; 255]), (255, Some(254)));
-        assert_eq!(super::newlines(&[b'\n'; 256]), (256, Some(255)));
     }
 
     #[test]
