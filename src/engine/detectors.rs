@@ -1779,7 +1779,19 @@ impl WindowShape {
             trunk: false,
         };
         let (mut run, mut solid) = (0u32, 0u32);
-        for (i, &c) in w.iter().enumerate() {
+        let mut i = 0;
+        while i < w.len() {
+            let c = w[i];
+            // A byte no pattern part looks at ends both runs, and so does the stretch of such
+            // bytes it opens (the words around a number): skipped at a table lookup a byte.
+            if QUIET_IN_WINDOW[usize::from(c)] {
+                (run, solid) = (0, 0);
+                i += 1 + w[i + 1..]
+                    .iter()
+                    .position(|&b| !QUIET_IN_WINDOW[usize::from(b)])
+                    .unwrap_or(w.len() - i - 1);
+                continue;
+            }
             if c.is_ascii_digit() {
                 if solid == 0 && c == b'0' && matches!(w.get(i + 1), Some(b'1'..=b'9')) {
                     s.trunk = true;
@@ -1831,10 +1843,27 @@ impl WindowShape {
                 }
                 _ => run = 0,
             }
+            i += 1;
         }
         s
     }
 }
+
+/// The bytes whose only effect on a [`WindowShape`] is to end the runs of digits: all but digits
+/// and `space - + .`.
+const QUIET_IN_WINDOW: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        t[b as usize] = false;
+        b += 1;
+    }
+    t[b'.' as usize] = false;
+    t[b'.' as usize] = false;
+    t[b'.' as usize] = false;
+    t[b'.' as usize] = false;
+    t
+};
 
 /// Whether the text around the window `ws..we` (and 300 bytes before it) names an SSN.
 fn ssn_context(bytes: &[u8], ws: usize, we: usize) -> bool {
