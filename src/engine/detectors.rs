@@ -1858,9 +1858,9 @@ const QUIET_IN_WINDOW: [bool; 256] = {
         t[b as usize] = false;
         b += 1;
     }
-    t[b'.' as usize] = false;
-    t[b'.' as usize] = false;
-    t[b'.' as usize] = false;
+    t[b' ' as usize] = false;
+    t[b'-' as usize] = false;
+    t[b'+' as usize] = false;
     t[b'.' as usize] = false;
     t
 };
