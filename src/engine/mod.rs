@@ -60,6 +60,8 @@ enum Trigger {
     Rule(usize),
     /// Run a rule anchored where its match must start: this many bytes before the hit.
     RuleAt(usize, usize),
+    /// Run a rule from the start its back form finds before the hit (see `token::BackStart`).
+    RuleBack(usize),
     Generic,
     /// An internal suffix (`.corp`) that starts this many bytes before the hit (`orp`).
     InternalSuffix(usize),
@@ -88,6 +90,9 @@ struct CompiledRule {
     /// A walk that stands in for the anchored regex, when the whole match is the secret and the
     /// pattern is a plain sequence (see `token`).
     token: Option<token::TokenForm>,
+    /// A walk from a start found by looking back from the keyword, for a rule with one keyword
+    /// whose matches open with a run of bytes before it (a URL's scheme before `://`).
+    back: Option<(token::TokenForm, token::BackStart)>,
 }
 
 /// A set of bytes.
@@ -620,10 +625,16 @@ impl Engine {
             } else {
                 None
             };
+            let back = match &spec.keywords[..] {
+                [k] if anchored.is_none() => token::TokenForm::of(&parse_hir(&spec.id, &pattern)?)
+                    .and_then(|f| f.back_start(k.as_bytes()).map(|b| (f, b))),
+                _ => None,
+            };
             let r = rules.len();
             for k in &spec.keywords {
                 let t = match anchored.as_ref().and_then(|a| a.offsets.get(k)) {
                     Some(&off) => Trigger::RuleAt(r, off),
+                    None if back.is_some() => Trigger::RuleBack(r),
                     None => Trigger::Rule(r),
                 };
                 kw.entry(k.clone()).or_default().push(t);
@@ -639,6 +650,7 @@ impl Engine {
                 split,
                 tail,
                 token,
+                back,
             });
         }
         let b = |id: &str| builtin_index[id];
@@ -694,7 +706,7 @@ impl Engine {
                 if other != k && k.contains(other.as_str()) {
                     for mut x in kw[other].clone() {
                         // The offset is the shorter keyword's: from this one, search the line.
-                        if let Trigger::RuleAt(r, _) = x {
+                        if let Trigger::RuleAt(r, _) | Trigger::RuleBack(r) = x {
                             x = Trigger::Rule(r);
                         }
                         if !t.contains(&x) {
@@ -798,6 +810,7 @@ impl Engine {
                 match t {
                     Trigger::Rule(r) => self.run_rule(r, bytes, start, &mut st),
                     Trigger::RuleAt(r, off) => self.run_rule_at(r, bytes, start, off, &mut st),
+                    Trigger::RuleBack(r) => self.run_rule_back(r, bytes, start, &mut st),
                     Trigger::Generic => generic_hits.push((start, end)),
                     Trigger::InternalSuffix(back) => {
                         if let Some(at) = start.checked_sub(back) {
@@ -910,6 +923,36 @@ impl Engine {
                 info: rule.info,
                 start: ms,
                 end: me,
+            });
+        }
+    }
+
+    /// Runs one catalogue rule with a back form from a keyword hit at `at`: the match's start
+    /// from a look back, then one walk that notes the secret group's bounds.
+    fn run_rule_back(&self, r: usize, bytes: &[u8], at: usize, st: &mut detectors::State) {
+        if at < st.scanned_until[r] {
+            return;
+        }
+        let rule = &self.rules[r];
+        let Some((form, back)) = &rule.back else {
+            return;
+        };
+        // The line from the start, as a search of the line would see it.
+        let (_, we) = detectors::line_window(bytes, at, 0, 8192);
+        let hay = &bytes[..rule_window_end(rule, bytes, we)];
+        let Some(start) = back.start(hay, at, st.scanned_until[r]) else {
+            return;
+        };
+        let Some((me, secret)) = form.match_marks(hay, start) else {
+            return;
+        };
+        st.scanned_until[r] = me;
+        let (ms, se) = secret.unwrap_or((start, me));
+        if self.value_passes(rule, &bytes[ms..se]) {
+            st.found.push(Raw {
+                info: rule.info,
+                start: ms,
+                end: se,
             });
         }
     }
@@ -1397,6 +1440,110 @@ mod tests {
             assert!(with_token.contains(&id), "{with_token:?}");
         }
         assert!(matched > 20, "{matched}");
+    }
+
+    #[test]
+    fn back_walks_find_what_a_search_of_the_text_finds() {
+        let e = Engine::with_default_policy();
+        let mut with_back = Vec::new();
+        let (mut matched, mut secrets) = (0, 0);
+        let mut rng = TestRng::new(0x0bac_c5ea_2c40_0001);
+        for rule in &e.rules {
+            let Some((form, back)) = &rule.back else {
+                continue;
+            };
+            let id = e.infos[rule.info].id;
+            with_back.push(id);
+            let spec = catalogue().iter().find(|s| *s.id == *id).unwrap();
+            let keyword = spec.keywords[0].as_bytes();
+            // The rule's own texts, and texts cut and joined from their pieces and from bytes
+            // that end or continue each part (a scheme too long, `_` before it, `@` and `:` in
+            // the password, a missing host).
+            let mut texts: Vec<Vec<u8>> = spec
+                .examples
+                .iter()
+                .chain(&spec.negatives)
+                .map(|t| t.as_bytes().to_vec())
+                .collect();
+            let pieces: Vec<&[u8]> = vec![
+                keyword,
+                keyword,
+                b"postgres",
+                b"mongodb+srv",
+                b"abcdefghijklmnopqrstuvwxyz0123456789",
+                b"x",
+                b"a.b-c",
+                b"_",
+                b":",
+                b"@",
+                b"@@",
+                b"/",
+                b" ",
+                b"\n",
+                b"\"",
+                b"p4ss:w@rd",
+                b"db1.prod",
+                b"9",
+                b"<",
+            ];
+            let piece = |rng: &mut TestRng, t: &mut Vec<u8>, n: u64| {
+                for _ in 0..rng.below(n) {
+                    t.extend_from_slice(pieces[rng.below(pieces.len() as u64)]);
+                }
+            };
+            for round in 0..3000 {
+                let mut t = Vec::new();
+                piece(&mut rng, &mut t, 4);
+                if round % 2 == 0 {
+                    // Shaped like the rule's matches: scheme, user, password, host.
+                    let scheme_len = 1 + rng.below(34);
+                    t.extend(rng.bytes(b"abcXYZ019+.-_", scheme_len));
+                    t.extend_from_slice(keyword);
+                    let user_len = rng.below(6);
+                    t.extend(rng.bytes(b"appuser:@", user_len));
+                    t.push(b':');
+                    let pass_len = rng.below(14);
+                    t.extend(rng.bytes(b"s3cr:t@Pw/-", pass_len));
+                    piece(&mut rng, &mut t, 3);
+                }
+                piece(&mut rng, &mut t, 8);
+                texts.push(t);
+            }
+            for hay in &texts {
+                let want: Vec<(usize, (usize, usize))> = rule
+                    .regex
+                    .captures_iter(hay)
+                    .map(|c| {
+                        let whole = c.get(0).unwrap();
+                        let secret = rule
+                            .secret_groups
+                            .iter()
+                            .find_map(|&g| c.get(g))
+                            .unwrap_or(whole);
+                        (whole.end(), (secret.start(), secret.end()))
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                let mut until = 0;
+                for at in memchr::memmem::find_iter(hay, keyword) {
+                    if at < until {
+                        continue;
+                    }
+                    let Some(start) = back.start(hay, at, until) else {
+                        continue;
+                    };
+                    if let Some((end, secret)) = form.match_marks(hay, start) {
+                        until = end;
+                        got.push((end, secret.unwrap_or((start, end))));
+                    }
+                }
+                assert_eq!(got, want, "{id} on {:?}", String::from_utf8_lossy(hay));
+                matched += want.len();
+                secrets += want.iter().filter(|(e, (_, se))| se != e).count();
+            }
+        }
+        assert!(with_back.contains(&"url_password"), "{with_back:?}");
+        assert!(matched > 200 && secrets > 200, "{matched} {secrets}");
     }
 
     #[test]

@@ -30,6 +30,9 @@ enum Item {
     },
     /// `\b` (ASCII): a word byte on one side only.
     Boundary,
+    /// Where the secret group (`(?P<s>...)`) starts (0) or ends (1): no bytes, only a note of
+    /// the position.
+    Mark(usize),
     /// `(?:SUB)*`, greedy, as the pattern's last item (`xoxb-...(?:-[A-Za-z0-9]{8,})*`): as many
     /// rounds as match. With nothing after it, the regex's preferred path is each round's own
     /// preferred match, then one more round while one matches.
@@ -42,12 +45,13 @@ pub struct TokenForm {
 
 impl TokenForm {
     /// The token form of `hir`, or None when it is not such a sequence. Captures are read
-    /// through: the caller takes the whole match as the secret.
+    /// through, but for the secret group's bounds, which a walk notes (see
+    /// [`TokenForm::match_marks`]).
     pub fn of(hir: &Hir) -> Option<TokenForm> {
         let mut items = Vec::new();
         flatten(hir, &mut items)?;
         settle(&mut items);
-        let last = items.len().checked_sub(1)?;
+        let last = items.iter().rposition(|i| !matches!(i, Item::Mark(_)))?;
         // A star only at the end: nothing after it can ask it to give back a round.
         if items[..last].iter().any(|i| matches!(i, Item::Star(_))) {
             return None;
@@ -62,14 +66,90 @@ impl TokenForm {
     /// Where the match that starts at `start` ends, as an anchored search of the pattern over
     /// `hay` (which the boundaries see whole) would find it.
     pub fn match_at(&self, hay: &[u8], start: usize) -> Option<usize> {
-        walk(&self.items, hay, start)
+        walk(&self.items, hay, start, &mut [0; 2])
+    }
+
+    /// [`TokenForm::match_at`], with the secret group's span when the pattern has one.
+    pub fn match_marks(&self, hay: &[u8], start: usize) -> Option<(usize, Option<(usize, usize)>)> {
+        let mut marks = [usize::MAX; 2];
+        let end = walk(&self.items, hay, start, &mut marks)?;
+        Some((
+            end,
+            (marks[0] != usize::MAX).then_some((marks[0], marks[1])),
+        ))
     }
 }
 
-/// Marks each class that the next item cannot start inside as settled.
+/// How a match opens before its keyword, for a pattern that starts `\\b? F R{min,max} K`: `F` one
+/// byte of a set, `R` a run of another set that cannot hold the keyword `K`'s first byte (so the
+/// run ends right at `K`). A URL's scheme is such a start (`\\b[A-Za-z][A-Za-z0-9+.-]{1,30}://`).
+/// From a hit on `K`, the leftmost start is then found looking back at most `max + 1` bytes,
+/// where a search of the line would run the pattern from its start.
+pub struct BackStart {
+    boundary: bool,
+    first: Box<ByteSet>,
+    run: Box<ByteSet>,
+    min: usize,
+    max: usize,
+}
+
+impl TokenForm {
+    /// The [`BackStart`] of this form, when it opens so before `keyword`.
+    pub fn back_start(&self, keyword: &[u8]) -> Option<BackStart> {
+        let (boundary, rest) = match &self.items[..] {
+            [Item::Boundary, rest @ ..] => (true, rest),
+            rest => (false, rest),
+        };
+        let [Item::Class {
+            set: first,
+            min: 1,
+            max: 1,
+            ..
+        }, Item::Class {
+            set: run, min, max, ..
+        }, Item::Lits(k), ..] = rest
+        else {
+            return None;
+        };
+        let k0 = usize::from(*keyword.first()?);
+        (k.len() == 1 && *k[0] == *keyword && !run[k0] && *max < usize::MAX).then(|| BackStart {
+            boundary,
+            first: first.clone(),
+            run: run.clone(),
+            min: *min,
+            max: *max,
+        })
+    }
+}
+
+impl BackStart {
+    /// The leftmost start, at `from` or after, of a match whose keyword is at `at` (only the
+    /// part before the keyword is checked: the rest is the same from every start).
+    pub fn start(&self, hay: &[u8], at: usize, from: usize) -> Option<usize> {
+        let lo = at.saturating_sub(1 + self.max).max(from);
+        let last = at.checked_sub(1 + self.min)?;
+        // The run before the keyword, looked at no further back than a match may start.
+        let mut r = at;
+        while r > lo && self.run[usize::from(hay[r - 1])] {
+            r -= 1;
+        }
+        (lo.max(r.saturating_sub(1))..=last).find(|&x| {
+            self.first[usize::from(hay[x])]
+                && (!self.boundary || {
+                    let before = x > 0 && is_word(hay[x - 1]);
+                    before != is_word(hay[x])
+                })
+        })
+    }
+}
+
+/// Marks each class that the next item (past any marks) cannot start inside as settled.
 fn settle(items: &mut [Item]) {
-    for i in 1..items.len() {
-        let firsts = match &items[i] {
+    let bytes: Vec<usize> = (0..items.len())
+        .filter(|&i| !matches!(items[i], Item::Mark(_)))
+        .collect();
+    for w in bytes.windows(2) {
+        let firsts = match &items[w[1]] {
             Item::Lits(lits) => {
                 let mut f = [false; 256];
                 lits.iter().for_each(|l| f[usize::from(l[0])] = true);
@@ -78,7 +158,7 @@ fn settle(items: &mut [Item]) {
             Item::Class { set, min, .. } if *min >= 1 => Some(**set),
             _ => None,
         };
-        if let (Item::Class { set, settled, .. }, Some(f)) = (&mut items[i - 1], firsts) {
+        if let (Item::Class { set, settled, .. }, Some(f)) = (&mut items[w[0]], firsts) {
             *settled = (0..256).all(|b| !(set[b] && f[b]));
         }
     }
@@ -115,7 +195,7 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
                 Item::Class {
                     min, max, settled, ..
                 } => min == max || *settled || k == last,
-                Item::Star(_) => false,
+                Item::Star(_) | Item::Mark(_) => false,
                 _ => true,
             });
             if !(consumes && simple) {
@@ -141,6 +221,15 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
                     .map_or(Some(usize::MAX), |m| usize::try_from(m).ok())?,
                 settled: false,
             });
+        }
+        HirKind::Capture(c) if c.name.as_deref().is_some_and(|n| n.starts_with('s')) => {
+            // One secret group, noted by marks.
+            if out.iter().any(|i| matches!(i, Item::Mark(_))) {
+                return None;
+            }
+            out.push(Item::Mark(0));
+            flatten(&c.sub, out)?;
+            out.push(Item::Mark(1));
         }
         HirKind::Capture(c) => flatten(&c.sub, out)?,
         HirKind::Concat(v) => {
@@ -186,7 +275,7 @@ fn is_word(b: u8) -> bool {
 /// The walk over `hay` from `pos`: one loop over the items, with one place to go back to (the
 /// class that may give back; `TokenForm::of` allows at most one), where the recursion it replaces
 /// spent more on calls than on bytes.
-fn walk(items: &[Item], hay: &[u8], mut pos: usize) -> Option<usize> {
+fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> Option<usize> {
     // The item after the class that may give back, the shortest end the class may have, and the
     // end it has now.
     let mut back: Option<(usize, usize, usize)> = None;
@@ -218,16 +307,24 @@ fn walk(items: &[Item], hay: &[u8], mut pos: usize) -> Option<usize> {
                 if took < *min {
                     None
                 } else {
-                    if !(min == max || *settled || i + 1 == items.len()) {
+                    // A class with only marks after it is last: nothing asks it to give back.
+                    if !(min == max
+                        || *settled
+                        || items[i + 1..].iter().all(|x| matches!(x, Item::Mark(_))))
+                    {
                         back = Some((i + 1, pos + min, pos + took));
                     }
                     Some(pos + took)
                 }
             }
+            Item::Mark(k) => {
+                marks[*k] = pos;
+                Some(pos)
+            }
             Item::Star(sub) => {
                 // Last in its pattern (`TokenForm::of` sees to it): nothing follows, and a round
                 // walks with no giving back.
-                while let Some(q) = walk(sub, hay, pos) {
+                while let Some(q) = walk(sub, hay, pos, marks) {
                     pos = q;
                 }
                 Some(pos)
