@@ -27,6 +27,9 @@ enum Item {
         min: usize,
         max: usize,
         settled: bool,
+        /// The bytes the next item (past any marks) can start with, when it must take one: a
+        /// class that gives back need only stop where one of them is.
+        next: Option<Box<ByteSet>>,
     },
     /// `\b` (ASCII): a word byte on one side only.
     Boundary,
@@ -158,8 +161,15 @@ fn settle(items: &mut [Item]) {
             Item::Class { set, min, .. } if *min >= 1 => Some(**set),
             _ => None,
         };
-        if let (Item::Class { set, settled, .. }, Some(f)) = (&mut items[w[0]], firsts) {
+        if let (
+            Item::Class {
+                set, settled, next, ..
+            },
+            Some(f),
+        ) = (&mut items[w[0]], firsts)
+        {
             *settled = (0..256).all(|b| !(set[b] && f[b]));
+            *next = Some(Box::new(f));
         }
     }
 }
@@ -173,6 +183,7 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
             min: 1,
             max: 1,
             settled: false,
+            next: None,
         }),
         HirKind::Look(Look::WordAscii) => out.push(Item::Boundary),
         HirKind::Repetition(r)
@@ -220,6 +231,7 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
                     .max
                     .map_or(Some(usize::MAX), |m| usize::try_from(m).ok())?,
                 settled: false,
+                next: None,
             });
         }
         HirKind::Capture(c) if c.name.as_deref().is_some_and(|n| n.starts_with('s')) => {
@@ -276,9 +288,9 @@ fn is_word(b: u8) -> bool {
 /// class that may give back; `TokenForm::of` allows at most one), where the recursion it replaces
 /// spent more on calls than on bytes.
 fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> Option<usize> {
-    // The item after the class that may give back, the shortest end the class may have, and the
-    // end it has now.
-    let mut back: Option<(usize, usize, usize)> = None;
+    // The item after the class that may give back, the shortest end the class may have, the end
+    // it has now, and the bytes the next item can start with.
+    let mut back: Option<(usize, usize, usize, Option<&ByteSet>)> = None;
     let mut i = 0;
     while let Some(item) = items.get(i) {
         let next = match item {
@@ -297,6 +309,7 @@ fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> O
                 min,
                 max,
                 settled,
+                next,
             } => {
                 let stop = hay.len().min(pos.saturating_add(*max));
                 let run = &hay[pos..stop];
@@ -312,7 +325,7 @@ fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> O
                         || *settled
                         || items[i + 1..].iter().all(|x| matches!(x, Item::Mark(_))))
                     {
-                        back = Some((i + 1, pos + min, pos + took));
+                        back = Some((i + 1, pos + min, pos + took, next.as_deref()));
                     }
                     Some(pos + took)
                 }
@@ -335,11 +348,18 @@ fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> O
                 pos = p;
                 i += 1;
             }
-            // Give back one byte and go on after the class; with none left to give, no match.
+            // Give back bytes and go on after the class: one, or as many as end where the next
+            // item cannot start (it would fail there at once). With none left to give, no match.
             None => match back {
-                Some((after, shortest, end)) if end > shortest => {
-                    back = Some((after, shortest, end - 1));
-                    pos = end - 1;
+                Some((after, shortest, end, next)) if end > shortest => {
+                    let mut p = end - 1;
+                    if let Some(f) = next {
+                        while p > shortest && !f[usize::from(hay[p])] {
+                            p -= 1;
+                        }
+                    }
+                    back = Some((after, shortest, p, next));
+                    pos = p;
                     i = after;
                 }
                 _ => return None,
