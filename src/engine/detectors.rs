@@ -139,8 +139,8 @@ impl Claims {
 pub fn line_window(bytes: &[u8], at: usize, before: usize, after: usize) -> (usize, usize) {
     let lo = at.saturating_sub(before);
     let hi = (at + after).min(bytes.len());
-    let s = memchr::memrchr(b'\n', &bytes[lo..at]).map_or(lo, |i| lo + i + 1);
-    let e = memchr::memchr(b'\n', &bytes[at..hi]).map_or(hi, |i| at + i);
+    let s = super::lines::rfind_newline(bytes, lo, at).map_or(lo, |i| i + 1);
+    let e = super::lines::find_newline(bytes, at, hi).unwrap_or(hi);
     (s, e)
 }
 
@@ -2265,13 +2265,13 @@ fn env_kind(bytes: &[u8], ls: usize, le: usize, want_indent: usize) -> EnvLine {
 }
 
 fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
-    let s = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+    let s = super::lines::rfind_newline(bytes, 0, at).map_or(0, |i| i + 1);
     (s, line_end(bytes, at))
 }
 
 /// Where the line holding `at` ends: its newline, or the end of the text.
 pub fn line_end(bytes: &[u8], at: usize) -> usize {
-    memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i)
+    super::lines::find_newline(bytes, at, bytes.len()).unwrap_or(bytes.len())
 }
 
 const SECRET_KEY_WORDS: &[&str] = &[

@@ -84,6 +84,53 @@ impl<'a> LineCursor<'a> {
     }
 }
 
+/// The first newline in `bytes[from..to]`, as `memchr` finds it. Line ends are mostly near: the
+/// 64 bytes from `from` are looked at in line as a mask (memchr's set-up alone costs ~50
+/// instructions a call, more than a short line's bytes), and only a longer stretch goes to
+/// memchr. The mask may read past `to`, never past `bytes`.
+pub fn find_newline(bytes: &[u8], from: usize, to: usize) -> Option<usize> {
+    let n = to - from;
+    if from + BLOCK <= bytes.len() {
+        let m = newline_mask(&bytes[from..]);
+        let m = if n < BLOCK { m & ((1u64 << n) - 1) } else { m };
+        if m != 0 {
+            return Some(from + m.trailing_zeros() as usize);
+        }
+        if n <= BLOCK {
+            return None;
+        }
+        return memchr::memchr(b'\n', &bytes[from + BLOCK..to]).map(|i| from + BLOCK + i);
+    }
+    memchr::memchr(b'\n', &bytes[from..to]).map(|i| from + i)
+}
+
+/// The last newline in `bytes[from..to]`, as `memrchr` finds it: [`find_newline`] backwards, the
+/// 64 bytes before `to` as a mask first.
+pub fn rfind_newline(bytes: &[u8], from: usize, to: usize) -> Option<usize> {
+    let n = to - from;
+    if n == 0 {
+        return None;
+    }
+    if to >= BLOCK {
+        let base = to - BLOCK;
+        let m = newline_mask(&bytes[base..]);
+        // Only the bits of `from..to`: the top `n` of the mask.
+        let m = if n < BLOCK {
+            m & !((1u64 << (BLOCK - n)) - 1)
+        } else {
+            m
+        };
+        if m != 0 {
+            return Some(base + (BLOCK - 1) - m.leading_zeros() as usize);
+        }
+        if n <= BLOCK {
+            return None;
+        }
+        return memchr::memrchr(b'\n', &bytes[from..base]).map(|i| from + i);
+    }
+    memchr::memrchr(b'\n', &bytes[from..to]).map(|i| from + i)
+}
+
 /// A bit per newline among the first 64 bytes of `b` (bit `i` for byte `i`); bytes past the end
 /// count as none.
 fn newline_mask(b: &[u8]) -> u64 {
@@ -164,6 +211,38 @@ mod tests {
                         pos += 1 + rng.below(step as u64);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn newline_searches_find_what_memchr_finds() {
+        let mut rng = crate::engine::TestRng::new(0x0ee1_f00d_u64);
+        for (alphabet, len) in [
+            (&b"ab\n\x0b\x8a"[..], 300),
+            (&b"abcdefghijklmnopqrstuvwxyz0123456789 \n"[..], 1000),
+            (&b"abc"[..], 400),
+            (&b"a\n"[..], 70),
+        ] {
+            let n = rng.below(len as u64);
+            let text = rng.bytes(alphabet, n);
+            for _ in 0..2000 {
+                let a = rng.below(text.len() as u64 + 1);
+                let b = rng.below(text.len() as u64 + 1);
+                let (from, to) = (a.min(b), a.max(b));
+                let hay = &text[from..to];
+                assert_eq!(
+                    find_newline(&text, from, to),
+                    memchr::memchr(b'\n', hay).map(|i| from + i),
+                    "{from}..{to} of {}",
+                    text.len()
+                );
+                assert_eq!(
+                    rfind_newline(&text, from, to),
+                    memchr::memrchr(b'\n', hay).map(|i| from + i),
+                    "{from}..{to} of {}",
+                    text.len()
+                );
             }
         }
     }
