@@ -234,6 +234,30 @@ fn policy_disables_rules_and_changes_boxes() {
 }
 
 #[test]
+fn a_disabled_rule_reports_nothing_whatever_finds_it() {
+    // Each rule that fires on a mixed prompt, turned off alone: none of its findings is left, and
+    // the other rules still report.
+    let text = "export GITHUB_TOKEN=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\n\
+        DATABASE_URL=postgres://app:Hx8vQ2rLm9Tz@db7.prod.internal:5432/app\n\
+        password = \"Qm7rTz82-4410!\"\n\
+        contact: omar@northwind-trading.com, +44 20 8667 5203\n\
+        upstream = 10.12.7.31:8443\n\
+        card 4111 1111 1111 1111 for order 4412\n\
+        Authorization: Bearer 8f2b1c9d7e6a5f4b3c2d1e0f9a8b7c6d\n";
+    let all = engine().scan(text);
+    let mut ids: Vec<&str> = all.iter().map(|f| f.rule).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert!(ids.len() >= 6, "{ids:?}");
+    for id in ids {
+        let p = Policy::from_yaml("t", &format!("rules:\n  {id}: {{ enabled: false }}\n")).unwrap();
+        let f = Engine::new(p).unwrap().scan(text);
+        assert!(f.iter().all(|x| x.rule != id), "{id}: {f:?}");
+        assert!(!f.is_empty(), "{id}");
+    }
+}
+
+#[test]
 fn allowlist_literal_regex_and_fingerprint() {
     let token = "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";
     let fp = promptgate::fingerprint::sha256_hex(token.as_bytes());

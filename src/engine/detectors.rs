@@ -2531,22 +2531,37 @@ fn class(c: Category) -> u8 {
 
 /// Within a class of categories, overlapping findings keep the highest priority (then the longest);
 /// an email inside a secret (the `user:pass@host` of a URL) is dropped.
-pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> Vec<Raw> {
+pub fn resolve_overlaps(infos: &[RuleInfo], raw: Vec<Raw>, email: usize) -> Vec<Raw> {
     if raw.len() <= 1 {
         return raw;
     }
     let rank = |r: &Raw| (infos[r.info].priority, r.end - r.start);
     // Class first, then start and end. The passes push findings of all classes interleaved but
     // each class mostly in text order: split by class (stable), then each class is a few sorted
-    // runs that a stable sort merges. Equal keys keep the order the passes found them in.
-    let mut by_class: [Vec<Raw>; 4] = Default::default();
-    for r in raw.drain(..) {
-        by_class[usize::from(class(infos[r.info].category))].push(r);
+    // runs that a stable sort merges. Equal keys keep the order the passes found them in. The
+    // split counts the classes first and places each finding once, in one buffer.
+    let class_of = |r: &Raw| usize::from(class(infos[r.info].category));
+    let mut counts = [0usize; 4];
+    for r in &raw {
+        counts[class_of(r)] += 1;
     }
-    for v in &mut by_class {
-        v.sort_by_key(|r| (r.start, r.end));
-        raw.append(v);
+    let mut next = [0usize; 4];
+    for c in 1..4 {
+        next[c] = next[c - 1] + counts[c - 1];
     }
+    let mut split = vec![raw[0]; raw.len()];
+    for r in &raw {
+        let c = class_of(r);
+        split[next[c]] = *r;
+        next[c] += 1;
+    }
+    // `next` now holds each class's end.
+    let mut from = 0;
+    for end in next {
+        split[from..end].sort_by_key(|r| (r.start, r.end));
+        from = end;
+    }
+    let mut raw = split;
     // Sweep each class in start order, one cluster of transitively overlapping findings at a time;
     // inside a cluster (small), pick greedily by rank. Kept findings are written back in place.
     let mut kept_len = 0;

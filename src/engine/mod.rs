@@ -164,6 +164,8 @@ pub struct Engine {
     names: Option<(AhoCorasick, Vec<NameKind>)>,
     pii: detectors::PiiRegexes,
     compile_time: std::time::Duration,
+    /// Whether the policy turns some rule off (findings of it are dropped at the end).
+    any_disabled: bool,
 }
 
 /// A byte range inside a window.
@@ -755,6 +757,7 @@ impl Engine {
             Some((ac, name_pats.into_iter().map(|(_, k)| k).collect()))
         };
 
+        let any_disabled = infos.iter().any(|i| !i.enabled);
         Ok(Engine {
             policy,
             infos,
@@ -765,6 +768,7 @@ impl Engine {
             names,
             pii: detectors::PiiRegexes::new()?,
             compile_time: t0.elapsed(),
+            any_disabled,
         })
     }
 
@@ -1053,10 +1057,15 @@ impl Engine {
 
     /// Resolves overlaps, applies the allowlist, attaches box and line/column.
     fn finish(&self, bytes: &[u8], mut raw: Vec<Raw>) -> Vec<Finding> {
-        raw.retain(|r| self.infos[r.info].enabled);
+        // (Each pass over the findings is skipped when it can drop none.)
+        if self.any_disabled {
+            raw.retain(|r| self.infos[r.info].enabled);
+        }
         self.add_repeats(bytes, &mut raw);
         let mut raw = detectors::resolve_overlaps(&self.infos, raw, self.builtins.email);
-        raw.retain(|r| !self.allowlisted(&bytes[r.start..r.end]));
+        if !self.policy.allowlist.is_empty() {
+            raw.retain(|r| !self.allowlisted(&bytes[r.start..r.end]));
+        }
         // One sorted run per class of categories: a merge, not a sort from scratch (and on the
         // small raw findings, before they become findings).
         raw.sort_by_key(|r| (r.start, r.end));
