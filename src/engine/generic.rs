@@ -788,7 +788,6 @@ fn skip_spaces(line: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Reads a value starting at `i`: a quoted literal, or a bare token. Returns (start, end, form).
 /// The bytes that end a bare value: whitespace, quotes, brackets and list separators.
 const ENDS_BARE: [bool; 256] = {
     let mut t = [false; 256];
@@ -817,6 +816,7 @@ const ENDS_BARE: [bool; 256] = {
     t
 };
 
+/// Reads a value starting at `i`: a quoted literal, or a bare token. Returns (start, end, form).
 fn read_value(line: &[u8], i: usize, bare_form: Form) -> Option<(usize, usize, Form)> {
     let q = *line.get(i)?;
     if matches!(q, b'"' | b'\'' | b'`') {
