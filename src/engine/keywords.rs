@@ -197,10 +197,10 @@ mod tests {
         assert_eq!(k.stats(), (GROUP, 3));
     }
 
-    /// The one-pass AVX2 search reports exactly the hits of the searchers one group at a time:
-    /// keyword sets with prefixes of each other, shared first bytes and case variants, on texts
-    /// dense with keywords and their near misses, short and long (the last 33 bytes go through
-    /// the padded copy).
+    /// The one-pass search reports exactly the hits of the searchers one group at a time, with
+    /// AVX2 blocks and with AVX-512 ones: keyword sets with prefixes of each other, shared first
+    /// bytes and case variants, on texts dense with keywords and their near misses, short and
+    /// long (the last 33 or 65 bytes go through the padded copy).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn one_pass_hits_are_the_group_searchers_hits() {
@@ -283,16 +283,23 @@ mod tests {
                         _ => text.push(rng.below(256) as u8),
                     }
                 }
-                let (mut got, mut want) = (Vec::new(), Vec::new());
-                one.hits(&text, &mut got);
+                let mut want = Vec::new();
                 k.hits_by_group(&text, &mut want);
-                assert_eq!(
-                    got,
-                    want,
-                    "words {words:?} text {:?}",
-                    String::from_utf8_lossy(&text)
-                );
-                tested += got.len();
+                // 32 positions a block (AVX2), and 64 (AVX-512BW) where the CPU has it.
+                for wide in [false, true] {
+                    if wide && !one.has_wide() {
+                        continue;
+                    }
+                    let mut got = Vec::new();
+                    one.hits_in(&text, &mut got, wide);
+                    assert_eq!(
+                        got,
+                        want,
+                        "wide {wide} words {words:?} text {:?}",
+                        String::from_utf8_lossy(&text)
+                    );
+                    tested += got.len();
+                }
             }
         }
         assert!(tested > 1000, "{tested} hits compared");

@@ -17,9 +17,10 @@
 //! group's search goes on after its end.
 
 use std::arch::x86_64::{
-    __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-    _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
-    _mm256_storeu_si256,
+    __m256i, __m512i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
+    _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
+    _mm256_srli_epi16, _mm256_storeu_si256, _mm512_and_si512, _mm512_loadu_si512, _mm512_set1_epi8,
+    _mm512_shuffle_epi8, _mm512_srli_epi16, _mm512_storeu_si512, _mm512_test_epi8_mask,
 };
 
 /// How many bytes a keyword must have: the masks look at three.
@@ -28,16 +29,19 @@ pub const MASK_LEN: usize = 3;
 /// searchers one group at a time.
 pub const MAX_GROUPS: usize = 8;
 
-/// One group: per mask position, the low-nibble and high-nibble tables (each 16 entries, twice,
-/// for the two 128-bit lanes a shuffle works in), and each bucket's keywords.
+/// One group: per mask position, the low-nibble and high-nibble tables (each 16 entries, four
+/// times, for the 128-bit lanes a shuffle works in: an AVX2 shuffle reads the first two copies,
+/// an AVX-512 one all four), and each bucket's keywords.
 struct Group {
-    lo: [[u8; 32]; MASK_LEN],
-    hi: [[u8; 32]; MASK_LEN],
+    lo: [[u8; 64]; MASK_LEN],
+    hi: [[u8; 64]; MASK_LEN],
     /// (priority in the group, global keyword id) of each bucket's keywords.
     buckets: [Vec<(usize, usize)>; 8],
 }
 
 pub struct Avx2 {
+    /// Whether the CPU has AVX-512BW: then 64 positions a block, with the same tables.
+    wide: bool,
     groups: Vec<Group>,
     /// Keywords by global id.
     words: Vec<Word>,
@@ -91,8 +95,8 @@ impl Avx2 {
             .iter()
             .map(|ids| {
                 let mut g = Group {
-                    lo: [[0; 32]; MASK_LEN],
-                    hi: [[0; 32]; MASK_LEN],
+                    lo: [[0; 64]; MASK_LEN],
+                    hi: [[0; 64]; MASK_LEN],
                     buckets: Default::default(),
                 };
                 for (prio, &id) in ids.iter().enumerate() {
@@ -100,7 +104,7 @@ impl Avx2 {
                     g.buckets[bucket].push((prio, id));
                     for (k, &b) in words[id].as_bytes()[..MASK_LEN].iter().enumerate() {
                         let (lo, hi) = (usize::from(b & 0xf), usize::from(b >> 4));
-                        for lane in [0, 16] {
+                        for lane in [0, 16, 32, 48] {
                             g.lo[k][lane + lo] |= 1 << bucket;
                             g.hi[k][lane + hi] |= 1 << bucket;
                         }
@@ -110,6 +114,7 @@ impl Avx2 {
             })
             .collect();
         Some(Avx2 {
+            wide: std::arch::is_x86_feature_detected!("avx512bw"),
             groups,
             words: words.iter().map(|w| Word::new(w.as_bytes())).collect(),
         })
@@ -117,29 +122,55 @@ impl Avx2 {
 
     /// Appends every hit as (start, end, keyword id), in text order.
     pub fn hits(&self, bytes: &[u8], out: &mut Vec<(usize, usize, usize)>) {
+        self.hits_in(bytes, out, self.wide);
+    }
+
+    /// Whether the CPU has AVX-512BW, so that [`Avx2::hits_in`] may be asked for wide blocks.
+    #[cfg(test)]
+    pub fn has_wide(&self) -> bool {
+        self.wide
+    }
+
+    /// [`Avx2::hits`], 64 positions a block with AVX-512BW when `wide` (which the CPU must
+    /// have), else 32 with AVX2.
+    pub(super) fn hits_in(&self, bytes: &[u8], out: &mut Vec<(usize, usize, usize)>, wide: bool) {
+        assert!(
+            !wide || self.wide,
+            "AVX-512BW asked for where the CPU has none"
+        );
         let mut scan = Scan {
             me: self,
             bytes,
             out,
             next: [0; MAX_GROUPS],
-            cand: [[0; 32]; MAX_GROUPS],
+            cand: [[0; 64]; MAX_GROUPS],
         };
-        // SAFETY: `new` returned Some only where the CPU has AVX2. `blocks` reads the text only
-        // where 34 bytes are left, and the rest from its own 64-byte copy.
-        unsafe {
-            match self.groups.len() {
-                1 => scan.blocks::<1>(),
-                2 => scan.blocks::<2>(),
-                3 => scan.blocks::<3>(),
-                4 => scan.blocks::<4>(),
-                5 => scan.blocks::<5>(),
-                6 => scan.blocks::<6>(),
-                7 => scan.blocks::<7>(),
-                8 => scan.blocks::<8>(),
-                n => {
-                    // `new` takes at most MAX_GROUPS.
-                    unreachable!("{n} groups")
+        macro_rules! by_groups {
+            ($f:ident) => {
+                match self.groups.len() {
+                    1 => scan.$f::<1>(),
+                    2 => scan.$f::<2>(),
+                    3 => scan.$f::<3>(),
+                    4 => scan.$f::<4>(),
+                    5 => scan.$f::<5>(),
+                    6 => scan.$f::<6>(),
+                    7 => scan.$f::<7>(),
+                    8 => scan.$f::<8>(),
+                    n => {
+                        // `new` takes at most MAX_GROUPS.
+                        unreachable!("{n} groups")
+                    }
                 }
+            };
+        }
+        // SAFETY: `new` returned Some only where the CPU has AVX2, and `wide` is true only where
+        // it has AVX-512BW. A block reads the text only where its width and two more bytes are
+        // left, and the rest from its own padded copy.
+        unsafe {
+            if wide {
+                by_groups!(blocks_512)
+            } else {
+                by_groups!(blocks)
             }
         }
         // Two groups' hits at one position come out in group order, which may not be
@@ -157,7 +188,7 @@ struct Scan<'a> {
     /// Per group: where its search goes on (the end of its last hit).
     next: [usize; MAX_GROUPS],
     /// Per group: the buckets of each position of the current block.
-    cand: [[u8; 32]; MAX_GROUPS],
+    cand: [[u8; 64]; MAX_GROUPS],
 }
 
 impl Scan<'_> {
@@ -243,6 +274,87 @@ impl Scan<'_> {
                 break;
             }
             p += 32;
+        }
+    }
+
+    /// [`Scan::blocks`] with AVX-512BW: 64 positions a block, in one 512-bit register, from the
+    /// same tables (four copies of each, one per 128-bit lane). A block reads `p..p + 66`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512BW.
+    #[target_feature(enable = "avx512bw")]
+    unsafe fn blocks_512<const G: usize>(&mut self) {
+        let groups: &[Group; G] = self.me.groups[..G]
+            .try_into()
+            .expect("called with the group count");
+        let nibble = _mm512_set1_epi8(0x0f);
+        macro_rules! table {
+            ($t:expr) => {
+                _mm512_loadu_si512($t.as_ptr().cast::<__m512i>())
+            };
+        }
+        macro_rules! nibbles {
+            ($src:expr, $k:expr) => {{
+                let v = _mm512_loadu_si512($src.add($k).cast::<__m512i>());
+                (
+                    _mm512_and_si512(v, nibble),
+                    _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble),
+                )
+            }};
+        }
+        let len = self.bytes.len();
+        let mut buf = [0u8; 128];
+        let mut p = 0;
+        loop {
+            let (src, valid) = if p + 64 + MASK_LEN - 1 <= len {
+                (self.bytes.as_ptr().add(p), u64::MAX)
+            } else {
+                let rest = len - p;
+                if rest < MASK_LEN {
+                    break;
+                }
+                buf[..rest].copy_from_slice(&self.bytes[p..]);
+                (buf.as_ptr(), (1 << (rest - MASK_LEN + 1)) - 1)
+            };
+            let (lo0, hi0) = nibbles!(src, 0);
+            let (lo1, hi1) = nibbles!(src, 1);
+            let (lo2, hi2) = nibbles!(src, 2);
+            let mut bits = [0u64; G];
+            let mut any = 0u64;
+            for (g, grp) in groups.iter().enumerate() {
+                let r0 = _mm512_and_si512(
+                    _mm512_shuffle_epi8(table!(grp.lo[0]), lo0),
+                    _mm512_shuffle_epi8(table!(grp.hi[0]), hi0),
+                );
+                let r1 = _mm512_and_si512(
+                    _mm512_shuffle_epi8(table!(grp.lo[1]), lo1),
+                    _mm512_shuffle_epi8(table!(grp.hi[1]), hi1),
+                );
+                let r2 = _mm512_and_si512(
+                    _mm512_shuffle_epi8(table!(grp.lo[2]), lo2),
+                    _mm512_shuffle_epi8(table!(grp.hi[2]), hi2),
+                );
+                let r = _mm512_and_si512(r0, _mm512_and_si512(r1, r2));
+                let b = _mm512_test_epi8_mask(r, r) & valid;
+                if b != 0 {
+                    _mm512_storeu_si512(self.cand[g].as_mut_ptr().cast::<__m512i>(), r);
+                }
+                bits[g] = b;
+                any |= b;
+            }
+            while any != 0 {
+                let i = any.trailing_zeros() as usize;
+                any &= any - 1;
+                for (g, b) in bits.iter().enumerate() {
+                    if b >> i & 1 == 1 {
+                        self.verify(g, p + i, self.cand[g][i]);
+                    }
+                }
+            }
+            if valid != u64::MAX {
+                break;
+            }
+            p += 64;
         }
     }
 
