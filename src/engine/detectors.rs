@@ -578,7 +578,6 @@ pub struct PiiRegexes {
     ssn: Regex,
     ssn_plain: Regex,
     phone_nanp: Regex,
-    phone_intl: Regex,
     phone_national: Regex,
     phone_bare: Regex,
     phone_area: Regex,
@@ -594,10 +593,6 @@ impl PiiRegexes {
             phone_nanp: byte_regex(
                 "phone_number",
                 r"(?:\+?1[ .-]?)?(?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}|\+1[2-9][0-9]{2}[2-9][0-9]{6}",
-            )?,
-            phone_intl: byte_regex(
-                "phone_number",
-                r"(?:\+|00)[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}",
             )?,
             // National numbers with a trunk prefix: 020 7946 0958, 06 12 34 56 78, (02) 9374 2373
             phone_national: byte_regex(
@@ -618,6 +613,90 @@ impl PiiRegexes {
 /// The card shapes `card_matches` finds, as a pattern (the tests hold the two to the same answers).
 #[cfg(test)]
 const CARD_PATTERN: &str = r"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}|[0-9]{13,19}";
+
+/// The international phone shape [`intl_matches`] finds, as a pattern (a test holds the two to
+/// the same answers).
+#[cfg(test)]
+const PHONE_INTL_PATTERN: &str = r"(?:\+|00)[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}";
+
+/// Where an international phone shape starting at `i` ends: `+` or `00`, a country code
+/// (`[1-9][0-9]{0,3}`), then one to six groups of an optional separator, an optional `(`, one to
+/// five digits and an optional `)`, as a leftmost-first regex takes them. Each optional byte is
+/// taken when it is there (not taking it would leave a byte no digit run can start at), each run
+/// of digits is as long as it may be, and groups go on while one can; only when no group can
+/// follow the country code does it give its last digit to the first group.
+fn intl_match_at(w: &[u8], i: usize) -> Option<usize> {
+    let at = |k: usize| w.get(k).copied().unwrap_or(0);
+    let mut j = match (at(i), at(i + 1)) {
+        (b'+', _) => i + 1,
+        (b'0', b'0') => i + 2,
+        _ => return None,
+    };
+    if !matches!(at(j), b'1'..=b'9') {
+        return None;
+    }
+    j += 1;
+    let code = digit_run(w, j, 3);
+    j += code;
+    // One group from `q`: where it ends, if one starts there.
+    let group = |q: usize| {
+        let mut k = q;
+        if matches!(at(k), b' ' | b'.' | b'-') {
+            k += 1;
+        }
+        if at(k) == b'(' {
+            k += 1;
+        }
+        let digits = digit_run(w, k, 5);
+        if digits == 0 {
+            return None;
+        }
+        k += digits;
+        if at(k) == b')' {
+            k += 1;
+        }
+        Some(k)
+    };
+    let mut end = match group(j) {
+        Some(end) => end,
+        // The first group takes the country code's last digit (no byte at `j` can start a group,
+        // so that group is the digit alone, and a `)` after it).
+        None if code > 0 => j + usize::from(at(j) == b')'),
+        None => return None,
+    };
+    for _ in 1..6 {
+        match group(end) {
+            Some(next) => end = next,
+            None => break,
+        }
+    }
+    Some(end)
+}
+
+/// The leftmost-first, non-overlapping international phone shapes in `w` (see
+/// [`intl_match_at`]), as a regex's `find_iter` gives them. Hand-written: a regex search costs a
+/// prefilter, a forward and a reverse DFA walk per window, several times what this does.
+fn intl_matches(w: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < w.len() {
+            if matches!(w[i], b'+' | b'0') {
+                if let Some(end) = intl_match_at(w, i) {
+                    let start = i;
+                    i = end;
+                    return Some((start, end));
+                }
+            }
+            i += 1;
+        }
+        None
+    })
+}
+
+/// The spans of `re`'s matches in `w`.
+fn spans<'a>(re: &'a Regex, w: &'a [u8]) -> impl Iterator<Item = (usize, usize)> + 'a {
+    re.find_iter(w).map(|m| (m.start(), m.end()))
+}
 
 /// How many ASCII digits `w` holds in a row from `i`, at most `max`.
 fn digit_run(w: &[u8], i: usize, max: usize) -> usize {
@@ -1486,7 +1565,7 @@ mod claims_tests {
 
 #[cfg(test)]
 mod card_shape_tests {
-    use super::{card_matches, WindowShape, CARD_PATTERN};
+    use super::{card_matches, intl_matches, WindowShape, CARD_PATTERN, PHONE_INTL_PATTERN};
     use regex::bytes::Regex;
 
     /// Strings of digits, separators and a few other bytes, from a fixed seed (xorshift).
@@ -1538,15 +1617,53 @@ mod card_shape_tests {
     }
 
     #[test]
+    fn intl_matches_are_the_intl_patterns_matches() {
+        let re = Regex::new(PHONE_INTL_PATTERN).unwrap();
+        let mut matched = 0;
+        let mut lengths = std::collections::BTreeSet::new();
+        let mut cases = generated(b"0123456789000011112222 .-()()++x");
+        cases.extend(
+            [
+                &b"+44 20 7946 0958"[..],
+                b"+1 (415) 555-2671",
+                b"0044 (0)20-7946.0958)",
+                b"+44)",
+                b"+441 )",
+                b"+4 2",
+                b"+12345678901234567890123456789012345678",
+                b"+1 2 3 4 5 6 7 8 9",
+                b"000 0001 2",
+                b"+0 +9",
+            ]
+            .iter()
+            .map(|s| s.to_vec()),
+        );
+        for s in cases {
+            let want: Vec<(usize, usize)> =
+                re.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            let got: Vec<(usize, usize)> = intl_matches(&s).collect();
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&s));
+            matched += got.len();
+            lengths.extend(got.iter().map(|(a, b)| b - a));
+        }
+        // The samples reach short and long shapes, not only the empty answer.
+        assert!(
+            matched > 1000 && lengths.len() > 15,
+            "{matched} {lengths:?}"
+        );
+    }
+
+    #[test]
     fn window_shape_never_skips_a_phone_pattern_that_can_match() {
         let re = super::PiiRegexes::new().unwrap();
+        let intl = Regex::new(PHONE_INTL_PATTERN).unwrap();
         let mut hits = [0usize; 3];
         for s in generated(b"0123456789012345678901234567891111 -.()++00") {
             let shape = WindowShape::of(&s);
             let text = String::from_utf8_lossy(&s);
             let guarded = [
                 (&re.phone_nanp, shape.three_sep || shape.plus_one),
-                (&re.phone_intl, shape.intl),
+                (&intl, shape.intl),
                 (&re.phone_national, shape.trunk),
             ];
             for (k, (pattern, guard)) in guarded.into_iter().enumerate() {
@@ -2117,21 +2234,27 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
         // Brazil's mobile layout needs no label: a two-digit area code, then 9xxxx-xxxx.
         let mobile_br = paren.then_some(&e.pii.phone_br);
         let bare = labelled.then_some(&e.pii.phone_bare);
-        let intl = shape.intl.then_some(&e.pii.phone_intl);
         // Every NANP match holds its exchange (3 digits, a separator, a digit) or starts with `+1`;
         // every national match starts with a trunk `0`.
         let nanp = (shape.three_sep || shape.plus_one).then_some(&e.pii.phone_nanp);
         let national = shape.trunk.then_some(&e.pii.phone_national);
-        for re in nanp
+        let found = |re| spans(re, w);
+        let intl = shape.intl.then(|| intl_matches(w));
+        let matches = nanp
             .into_iter()
-            .chain(intl)
-            .chain(national)
-            .chain(bare)
-            .chain(area)
-            .chain(mobile_br)
+            .flat_map(found)
+            .chain(intl.into_iter().flatten())
+            .chain(
+                national
+                    .into_iter()
+                    .chain(bare)
+                    .chain(area)
+                    .chain(mobile_br)
+                    .flat_map(found),
+            );
         {
-            for m in re.find_iter(w) {
-                let (s, mut end) = (ws + m.start(), ws + m.end());
+            for (ms, me) in matches {
+                let (s, mut end) = (ws + ms, ws + me);
                 // The international pattern may end on a separator or an unclosed group.
                 while end > s && !bytes[end - 1].is_ascii_digit() {
                     end -= 1;
