@@ -135,6 +135,15 @@ impl Claims {
     }
 }
 
+/// [`line_window`] from the bounds of the line around `at` (as [`line_bounds`] gives them): the
+/// same window, with no search.
+pub fn clip_line(line: (usize, usize), at: usize, before: usize, after: usize) -> (usize, usize) {
+    (
+        line.0.max(at.saturating_sub(before)),
+        line.1.min(at.saturating_add(after)),
+    )
+}
+
 /// The line around `at`, clipped to `before`/`after` bytes.
 pub fn line_window(bytes: &[u8], at: usize, before: usize, after: usize) -> (usize, usize) {
     let lo = at.saturating_sub(before);
@@ -1386,6 +1395,32 @@ mod hot_words_tests {
 }
 
 #[cfg(test)]
+mod line_tests {
+    use super::{clip_line, line_bounds, line_window};
+
+    /// The window a hit's line gives by clipping is the one a search around the hit finds.
+    #[test]
+    fn a_clipped_line_is_the_line_window() {
+        let mut rng = super::super::TestRng::new(0x11e5_0000_0000_0004);
+        let mut clipped = 0;
+        for round in 0..3000 {
+            let len = rng.below(400) + 1;
+            let text: Vec<u8> = (0..len)
+                .map(|_| if rng.below(25) == 0 { b'\n' } else { b'a' })
+                .collect();
+            let at = rng.below(len as u64);
+            let (before, after) = (rng.below(90), rng.below(90));
+            let want = line_window(&text, at, before, after);
+            let line = line_bounds(&text, at);
+            assert_eq!(clip_line(line, at, before, after), want, "round {round}");
+            clipped += usize::from(want != line);
+        }
+        // Windows cut short by the limits, and whole lines.
+        assert!(clipped > 500 && clipped < 2500, "{clipped}");
+    }
+}
+
+#[cfg(test)]
 mod long_run_tests {
     use super::{cluster_bits, cluster_bits_swar, is_cluster_byte, LongRuns};
 
@@ -2526,7 +2561,7 @@ fn env_kind(bytes: &[u8], ls: usize, le: usize, want_indent: usize) -> EnvLine {
     }
 }
 
-fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
+pub fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
     let s = super::lines::rfind_newline(bytes, 0, at).map_or(0, |i| i + 1);
     (s, line_end(bytes, at))
 }
@@ -2644,8 +2679,14 @@ fn harmless_value(v: &[u8]) -> bool {
 }
 
 /// Finds `.env` blocks around the keyword hits (`hits` in text order, as the keyword pass gives
-/// them).
-pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut State) {
+/// them; `hit_lines` each one's line, as [`line_bounds`] gives it).
+pub fn dotenv(
+    e: &Engine,
+    bytes: &[u8],
+    hits: &[(usize, usize, usize)],
+    hit_lines: &[(usize, usize)],
+    st: &mut State,
+) {
     let mut covered_until = 0;
     // Every secret and private-key finding is made by now (this runs last).
     st.note_secret_spans(&e.infos);
@@ -2653,11 +2694,10 @@ pub fn dotenv(e: &Engine, bytes: &[u8], hits: &[(usize, usize, usize)], st: &mut
     let mut lines: Vec<(usize, usize, EnvLine)> = Vec::new();
     // Starts of internal findings, sorted: made when a block first asks.
     let mut internal_starts: Option<Vec<usize>> = None;
-    for &(h, _, _) in hits {
+    for (&(h, _, _), &(ls, le)) in hits.iter().zip(hit_lines) {
         if h < covered_until {
             continue;
         }
-        let (ls, le) = line_bounds(bytes, h);
         if env_line(bytes, ls, le).is_none() {
             // Other hits on this line would ask the same question.
             covered_until = le;

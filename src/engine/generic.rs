@@ -839,12 +839,19 @@ fn read_value(line: &[u8], i: usize, bare_form: Form) -> Option<(usize, usize, F
     (e > s).then_some((s, e, bare_form))
 }
 
-/// Runs at a keyword hit `at..end` (the keyword lies inside the key).
-pub fn assignment(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
+/// Runs at a keyword hit `at..end` (the keyword lies inside the key) on the line `line`.
+pub fn assignment(
+    e: &Engine,
+    bytes: &[u8],
+    at: usize,
+    end: usize,
+    line: (usize, usize),
+    st: &mut State,
+) {
     if at < st.generic_until {
         return;
     }
-    let (ls, le) = super::detectors::line_window(bytes, at, 512, 2048);
+    let (ls, le) = super::detectors::clip_line(line, at, 512, 2048);
     let line = &bytes[ls..le];
     let (mut hit, hit_end) = (at - ls, end - ls);
     // A keyword may open with the byte before the key (`&appid`).

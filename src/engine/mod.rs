@@ -808,14 +808,24 @@ impl Engine {
         self.keywords.hits(bytes, &mut hits);
         // Specific detectors first; the generic assignment reader second, so that it can skip a
         // value a specific rule has already found (that rule would win the overlap anyway).
+        // Each hit's line, found once (hits on one line share it) for every pass that reads it.
+        let mut hit_lines: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
+        let mut last_line: Option<(usize, usize)> = None;
         let mut generic_hits = Vec::new();
         for &(start, end, k) in &hits {
+            let line = match last_line {
+                Some(l) if start <= l.1 => l,
+                _ => *last_line.insert(detectors::line_bounds(bytes, start)),
+            };
+            hit_lines.push(line);
             for &t in &self.triggers[k] {
                 match t {
-                    Trigger::Rule(r) => self.run_rule(r, bytes, start, &mut st),
-                    Trigger::RuleAt(r, off) => self.run_rule_at(r, bytes, start, off, &mut st),
-                    Trigger::RuleBack(r) => self.run_rule_back(r, bytes, start, &mut st),
-                    Trigger::Generic => generic_hits.push((start, end)),
+                    Trigger::Rule(r) => self.run_rule(r, bytes, start, line, &mut st),
+                    Trigger::RuleAt(r, off) => {
+                        self.run_rule_at(r, bytes, start, off, line.1, &mut st)
+                    }
+                    Trigger::RuleBack(r) => self.run_rule_back(r, bytes, start, line.1, &mut st),
+                    Trigger::Generic => generic_hits.push((start, end, line)),
                     Trigger::InternalSuffix(back) => {
                         if let Some(at) = start.checked_sub(back) {
                             detectors::internal_suffix(self, bytes, at, &mut st)
@@ -831,8 +841,8 @@ impl Engine {
             }
         }
         st.note_secret_spans(&self.infos);
-        for (start, end) in generic_hits {
-            generic::assignment(self, bytes, start, end, &mut st);
+        for (start, end, line) in generic_hits {
+            generic::assignment(self, bytes, start, end, line, &mut st);
         }
         st.note_secret_spans(&self.infos);
         // '@' is one byte: memchr finds it far faster than a one-byte automaton pattern would,
@@ -860,19 +870,20 @@ impl Engine {
         }
         detectors::digit_pii(self, bytes, &mut st);
         if self.infos[self.builtins.dotenv].enabled {
-            detectors::dotenv(self, bytes, &hits, &mut st);
+            detectors::dotenv(self, bytes, &hits, &hit_lines, &mut st);
         }
         self.finish(bytes, st.found)
     }
 
     /// Runs one catalogue rule from where its match must start, `off` bytes before a keyword hit
-    /// at `at`: one forward pass, no search for a start.
+    /// at `at` (on a line that ends at `line_end`): one forward pass, no search for a start.
     fn run_rule_at(
         &self,
         r: usize,
         bytes: &[u8],
         at: usize,
         off: usize,
+        line_end: usize,
         st: &mut detectors::State,
     ) {
         use regex_automata::Input;
@@ -890,7 +901,7 @@ impl Engine {
             return;
         }
         // The line from the start; the text before it stays visible to `\b`.
-        let (_, we) = detectors::line_window(bytes, at, 0, 8192);
+        let (_, we) = detectors::clip_line((at, line_end), at, 0, 8192);
         let we = rule_window_end(rule, bytes, we);
         let (ms, me) = if let Some(t) = &rule.token {
             let Some(me) = t.match_at(&bytes[..we], start) else {
@@ -931,9 +942,17 @@ impl Engine {
         }
     }
 
-    /// Runs one catalogue rule with a back form from a keyword hit at `at`: the match's start
-    /// from a look back, then one walk that notes the secret group's bounds.
-    fn run_rule_back(&self, r: usize, bytes: &[u8], at: usize, st: &mut detectors::State) {
+    /// Runs one catalogue rule with a back form from a keyword hit at `at` (on a line that ends at
+    /// `line_end`): the match's start from a look back, then one walk that notes the secret
+    /// group's bounds.
+    fn run_rule_back(
+        &self,
+        r: usize,
+        bytes: &[u8],
+        at: usize,
+        line_end: usize,
+        st: &mut detectors::State,
+    ) {
         if at < st.scanned_until[r] {
             return;
         }
@@ -942,7 +961,7 @@ impl Engine {
             return;
         };
         // The line from the start, as a search of the line would see it.
-        let (_, we) = detectors::line_window(bytes, at, 0, 8192);
+        let (_, we) = detectors::clip_line((at, line_end), at, 0, 8192);
         let hay = &bytes[..rule_window_end(rule, bytes, we)];
         let Some(start) = back.start(hay, at, st.scanned_until[r]) else {
             return;
@@ -980,13 +999,20 @@ impl Engine {
         }
     }
 
-    /// Runs one catalogue rule on the line around a keyword hit.
-    fn run_rule(&self, r: usize, bytes: &[u8], at: usize, st: &mut detectors::State) {
+    /// Runs one catalogue rule on the line around a keyword hit (the line `line`).
+    fn run_rule(
+        &self,
+        r: usize,
+        bytes: &[u8],
+        at: usize,
+        line: (usize, usize),
+        st: &mut detectors::State,
+    ) {
         if at < st.scanned_until[r] {
             return;
         }
         let rule = &self.rules[r];
-        let (ws, we) = detectors::line_window(bytes, at, 1024, 8192);
+        let (ws, we) = detectors::clip_line(line, at, 1024, 8192);
         let we = rule_window_end(rule, bytes, we);
         st.scanned_until[r] = we;
         // Without captures when the secret is the whole match or the split or tail form can place
