@@ -1396,7 +1396,28 @@ mod hot_words_tests {
 
 #[cfg(test)]
 mod line_tests {
-    use super::{clip_line, line_bounds, line_window};
+    use super::{clip_line, line_after, line_before, line_bounds, line_window};
+
+    /// The lines next to a line are the lines of the bytes next to it.
+    #[test]
+    fn the_lines_before_and_after_are_the_bounds_of_the_bytes_beside() {
+        let text = b"\nab\n\ncd\nef";
+        let mut pos = 0;
+        let mut seen = 0;
+        while pos <= text.len() {
+            let (ls, le) = line_bounds(text, pos);
+            if ls > 0 {
+                assert_eq!(line_before(text, ls), line_bounds(text, ls - 1), "{pos}");
+                seen += 1;
+            }
+            if le < text.len() {
+                assert_eq!(line_after(text, le), line_bounds(text, le + 1), "{pos}");
+                seen += 1;
+            }
+            pos = le + 1;
+        }
+        assert_eq!(seen, 8);
+    }
 
     /// The window a hit's line gives by clipping is the one a search around the hit finds.
     #[test]
@@ -2561,6 +2582,20 @@ fn env_kind(bytes: &[u8], ls: usize, le: usize, want_indent: usize) -> EnvLine {
     }
 }
 
+/// The line before the one that starts at `start` (> 0): [`line_bounds`] of the newline that
+/// ends it, with one search, not two.
+fn line_before(bytes: &[u8], start: usize) -> (usize, usize) {
+    let end = start - 1;
+    let s = super::lines::rfind_newline(bytes, 0, end).map_or(0, |i| i + 1);
+    (s, end)
+}
+
+/// The line after the one that ends at `end` (a newline): [`line_bounds`] of the byte after it.
+fn line_after(bytes: &[u8], end: usize) -> (usize, usize) {
+    (end + 1, line_end(bytes, end + 1))
+}
+
+/// The line holding `at`: where it starts, and where it ends (its newline, or the end of the text).
 pub fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
     let s = super::lines::rfind_newline(bytes, 0, at).map_or(0, |i| i + 1);
     (s, line_end(bytes, at))
@@ -2710,11 +2745,11 @@ pub fn dotenv(
         lines.push((ls, le, EnvLine::Pair));
         let mut cur = (ls, le);
         while cur.0 > 0 {
-            let (ps, pe) = line_bounds(bytes, cur.0 - 1);
+            let (ps, pe) = line_before(bytes, cur.0);
             match env_kind(bytes, ps, pe, want) {
                 EnvLine::Pair | EnvLine::Comment => {}
                 EnvLine::Blank if ps > 0 => {
-                    let (qs, qe) = line_bounds(bytes, ps - 1);
+                    let (qs, qe) = line_before(bytes, ps);
                     if env_kind(bytes, qs, qe, want) != EnvLine::Pair {
                         break;
                     }
@@ -2726,12 +2761,12 @@ pub fn dotenv(
         }
         cur = (ls, le);
         while cur.1 < bytes.len() {
-            let (ns, ne) = line_bounds(bytes, cur.1 + 1);
+            let (ns, ne) = line_after(bytes, cur.1);
             let kind = env_kind(bytes, ns, ne, want);
             match kind {
                 EnvLine::Pair | EnvLine::Comment => {}
                 EnvLine::Blank if ne < bytes.len() => {
-                    let (qs, qe) = line_bounds(bytes, ne + 1);
+                    let (qs, qe) = line_after(bytes, ne);
                     if !matches!(
                         env_kind(bytes, qs, qe, want),
                         EnvLine::Pair | EnvLine::Comment
