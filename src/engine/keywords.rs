@@ -246,6 +246,9 @@ mod tests {
             "k_live_",
             "uthorization",
             "Authorization",
+            // Longer than the two words a keyword's head is compared as.
+            "hooks.slack.com/services",
+            "hooks.slack.com/workflows",
         ];
         let mut tested = 0;
         for round in 0..40 {

@@ -35,9 +35,13 @@ pub const MAX_GROUPS: usize = 8;
 struct Group {
     lo: [[u8; 64]; MASK_LEN],
     hi: [[u8; 64]; MASK_LEN],
-    /// (priority in the group, global keyword id) of each bucket's keywords.
-    buckets: [Vec<(usize, usize)>; 8],
+    /// The global keyword ids of each bucket: the keyword at priority `j` in the group sits in
+    /// bucket `j % 8`, slot `j / 8` ([`EMPTY`] where there is none).
+    slots: [[u32; 2]; 8],
 }
+
+/// An empty slot.
+const EMPTY: u32 = u32::MAX;
 
 pub struct Avx2 {
     /// Whether the CPU has AVX-512BW: then 64 positions a block, with the same tables.
@@ -47,33 +51,39 @@ pub struct Avx2 {
     words: Vec<Word>,
 }
 
-/// A keyword, with its first eight bytes (or fewer) as a word to compare in one step.
+/// A keyword, with its first sixteen bytes (or fewer) as two words to compare in two steps.
 struct Word {
     bytes: Box<[u8]>,
-    head: u64,
-    mask: u64,
+    head: [u64; 2],
+    mask: [u64; 2],
 }
 
 impl Word {
     fn new(w: &[u8]) -> Word {
-        let n = w.len().min(8);
-        let mut buf = [0u8; 8];
+        let n = w.len().min(16);
+        let mut buf = [0u8; 16];
         buf[..n].copy_from_slice(&w[..n]);
+        let mut mbuf = [0u8; 16];
+        mbuf[..n].fill(0xff);
+        let word = |b: &[u8; 16], k: usize| {
+            u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().expect("8 bytes"))
+        };
         Word {
             bytes: w.into(),
-            head: u64::from_le_bytes(buf),
-            mask: if n == 8 { u64::MAX } else { (1 << (8 * n)) - 1 },
+            head: [word(&buf, 0), word(&buf, 1)],
+            mask: [word(&mbuf, 0), word(&mbuf, 1)],
         }
     }
 
-    /// Whether `hay` starts with this keyword.
+    /// Whether `hay` starts with this keyword; `head` is `hay`'s first sixteen bytes as two
+    /// words, when it has that many.
     #[inline]
-    fn starts(&self, hay: &[u8]) -> bool {
-        match hay.get(..8) {
-            Some(h) => {
-                let h = u64::from_le_bytes(h.try_into().expect("8 bytes"));
-                h & self.mask == self.head
-                    && (self.bytes.len() <= 8 || hay.starts_with(&self.bytes))
+    fn starts(&self, hay: &[u8], head: Option<[u64; 2]>) -> bool {
+        match head {
+            Some([a, b]) => {
+                a & self.mask[0] == self.head[0]
+                    && b & self.mask[1] == self.head[1]
+                    && (self.bytes.len() <= 16 || hay.starts_with(&self.bytes))
             }
             None => hay.starts_with(&self.bytes),
         }
@@ -81,13 +91,15 @@ impl Word {
 }
 
 impl Avx2 {
-    /// The searcher for `groups` (each a list of global keyword ids in priority order; the
-    /// keyword at priority `j` goes to bucket `j % 8`), or None when the CPU lacks AVX2, a
-    /// keyword is shorter than the masks or there are too many groups.
+    /// The searcher for `groups` (each a list of at most 16 global keyword ids in priority
+    /// order; the keyword at priority `j` goes to bucket `j % 8`), or None when the CPU lacks
+    /// AVX2, a keyword is shorter than the masks, a group too large or there are too many groups.
     pub fn new(words: &[&str], groups: &[Vec<usize>]) -> Option<Avx2> {
         if !std::arch::is_x86_feature_detected!("avx2")
             || groups.len() > MAX_GROUPS
+            || groups.iter().any(|ids| ids.len() > 16)
             || words.iter().any(|w| w.len() < MASK_LEN)
+            || words.len() >= EMPTY as usize
         {
             return None;
         }
@@ -97,11 +109,11 @@ impl Avx2 {
                 let mut g = Group {
                     lo: [[0; 64]; MASK_LEN],
                     hi: [[0; 64]; MASK_LEN],
-                    buckets: Default::default(),
+                    slots: [[EMPTY; 2]; 8],
                 };
                 for (prio, &id) in ids.iter().enumerate() {
                     let bucket = prio % 8;
-                    g.buckets[bucket].push((prio, id));
+                    g.slots[bucket][prio / 8] = id as u32;
                     for (k, &b) in words[id].as_bytes()[..MASK_LEN].iter().enumerate() {
                         let (lo, hi) = (usize::from(b & 0xf), usize::from(b >> 4));
                         for lane in [0, 16, 32, 48] {
@@ -360,26 +372,35 @@ impl Scan<'_> {
 
     /// Compares the keywords of `buckets` (of group `g`) at `p`; reports the one first in the
     /// group's order, unless `p` lies inside the group's last hit.
-    fn verify(&mut self, g: usize, p: usize, mut buckets: u8) {
+    fn verify(&mut self, g: usize, p: usize, buckets: u8) {
         if p < self.next[g] {
             return;
         }
         let grp = &self.me.groups[g];
         let hay = &self.bytes[p..];
-        let mut best: Option<(usize, usize)> = None;
-        while buckets != 0 {
-            let b = buckets.trailing_zeros() as usize;
-            buckets &= buckets - 1;
-            for &(prio, id) in &grp.buckets[b] {
-                if best.is_none_or(|(bp, _)| prio < bp) && self.me.words[id].starts(hay) {
-                    best = Some((prio, id));
+        let head = hay.get(..16).map(|h| {
+            let word = |k: usize| u64::from_le_bytes(h[k..k + 8].try_into().expect("8 bytes"));
+            [word(0), word(8)]
+        });
+        // Every first slot's keyword comes before every second slot's in the group's order, and
+        // within a slot, bucket order is the group's: the first match is the one to report.
+        for slot in 0..2 {
+            let mut left = buckets;
+            while left != 0 {
+                let b = left.trailing_zeros() as usize;
+                left &= left - 1;
+                let id = grp.slots[b][slot];
+                if id == EMPTY {
+                    continue;
+                }
+                let word = &self.me.words[id as usize];
+                if word.starts(hay, head) {
+                    let end = p + word.bytes.len();
+                    self.next[g] = end;
+                    self.out.push((p, end, id as usize));
+                    return;
                 }
             }
-        }
-        if let Some((_, id)) = best {
-            let end = p + self.me.words[id].bytes.len();
-            self.next[g] = end;
-            self.out.push((p, end, id));
         }
     }
 }
