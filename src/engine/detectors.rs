@@ -688,13 +688,12 @@ fn intl_match_at(w: &[u8], i: usize) -> Option<usize> {
 fn intl_matches(w: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut i = 0;
     std::iter::from_fn(move || {
-        while i < w.len() {
-            if matches!(w[i], b'+' | b'0') {
-                if let Some(end) = intl_match_at(w, i) {
-                    let start = i;
-                    i = end;
-                    return Some((start, end));
-                }
+        while let Some(k) = memchr::memchr2(b'+', b'0', w.get(i..)?) {
+            i += k;
+            if let Some(end) = intl_match_at(w, i) {
+                let start = i;
+                i = end;
+                return Some((start, end));
             }
             i += 1;
         }
