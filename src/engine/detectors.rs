@@ -2016,6 +2016,18 @@ struct WindowShape {
 
 impl WindowShape {
     fn of(w: &[u8]) -> WindowShape {
+        WindowShape::of_skipping(w, true)
+    }
+
+    /// [`WindowShape::of`] a byte at a time: the reference a test holds it to.
+    #[cfg(test)]
+    fn of_bytewise(w: &[u8]) -> WindowShape {
+        WindowShape::of_skipping(w, false)
+    }
+
+    /// The shape, skipping the stretches no run is going in when `skip`.
+    #[inline(always)]
+    fn of_skipping(w: &[u8], skip: bool) -> WindowShape {
         let mut s = WindowShape {
             card_digits: 0,
             intl: false,
@@ -2032,7 +2044,7 @@ impl WindowShape {
         loop {
             // With no run going, only a digit or a `+` changes anything (a separator ends no run
             // and starts none): the words around a number, and its spaces, are skipped.
-            if run == 0 && solid == 0 {
+            if skip && run == 0 && solid == 0 {
                 match next_digit_or_plus(w, i) {
                     Some(k) => i = k,
                     None => break,
@@ -2042,87 +2054,6 @@ impl WindowShape {
                 break;
             };
             // A byte no pattern part looks at ends both runs.
-            if QUIET_IN_WINDOW[usize::from(c)] {
-                (run, solid) = (0, 0);
-                i += 1;
-                continue;
-            }
-            if c.is_ascii_digit() {
-                if solid == 0 && c == b'0' && matches!(w.get(i + 1), Some(b'1'..=b'9')) {
-                    s.trunk = true;
-                }
-                solid += 1;
-                s.solid_digits = s.solid_digits.max(solid);
-            } else {
-                if (c == b'-' || c == b' ') && solid >= 3 {
-                    let d = |k: usize| w.get(i + k).is_some_and(u8::is_ascii_digit);
-                    let ssn = d(1) && d(2) && w.get(i + 3) == Some(&c) && (4..8).all(d);
-                    if c == b'-' {
-                        s.ssn_dash |= ssn;
-                    } else {
-                        s.ssn_space |= ssn;
-                    }
-                }
-                if solid == 3
-                    && matches!(c, b' ' | b'.' | b'-')
-                    && w.get(i + 1).is_some_and(u8::is_ascii_digit)
-                {
-                    s.three_sep = true;
-                }
-                solid = 0;
-            }
-            match c {
-                b'0'..=b'9' => {
-                    run += 1;
-                    s.card_digits = s.card_digits.max(run);
-                    if c == b'0'
-                        && w.get(i + 1) == Some(&b'0')
-                        && matches!(w.get(i + 2), Some(b'1'..=b'9'))
-                    {
-                        s.intl = true;
-                    }
-                    if i >= 3
-                        && w[i - 3].is_ascii_uppercase()
-                        && w[i - 2].is_ascii_uppercase()
-                        && w[i - 1].is_ascii_digit()
-                    {
-                        s.iban = true;
-                    }
-                }
-                b' ' => {}
-                b'-' => {}
-                b'+' => {
-                    s.intl |= matches!(w.get(i + 1), Some(b'1'..=b'9'));
-                    s.plus_one |= w.get(i + 1) == Some(&b'1');
-                    run = 0;
-                }
-                _ => run = 0,
-            }
-            i += 1;
-        }
-        s
-    }
-}
-
-#[cfg(test)]
-impl WindowShape {
-    /// [`WindowShape::of`] a byte at a time: the reference a test holds it to.
-    fn of_bytewise(w: &[u8]) -> WindowShape {
-        let mut s = WindowShape {
-            card_digits: 0,
-            intl: false,
-            plus_one: false,
-            iban: false,
-            ssn_dash: false,
-            ssn_space: false,
-            solid_digits: 0,
-            three_sep: false,
-            trunk: false,
-        };
-        let (mut run, mut solid) = (0u32, 0u32);
-        let mut i = 0;
-        while i < w.len() {
-            let c = w[i];
             if QUIET_IN_WINDOW[usize::from(c)] {
                 (run, solid) = (0, 0);
                 i += 1;

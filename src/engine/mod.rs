@@ -806,11 +806,11 @@ impl Engine {
         let mut hits: Vec<(usize, usize, usize)> =
             Vec::with_capacity(detectors::presize(bytes.len(), 64));
         self.keywords.hits(bytes, &mut hits);
-        // Specific detectors first; the generic assignment reader second, so that it can skip a
-        // value a specific rule has already found (that rule would win the overlap anyway).
         // Each hit's line, found once (hits on one line share it) for every pass that reads it.
         let mut hit_lines: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
         let mut last_line: Option<(usize, usize)> = None;
+        // Specific detectors first; the generic assignment reader second, so that it can skip a
+        // value a specific rule has already found (that rule would win the overlap anyway).
         let mut generic_hits = Vec::new();
         for &(start, end, k) in &hits {
             let line = match last_line {

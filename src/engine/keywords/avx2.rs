@@ -233,27 +233,15 @@ impl Scan<'_> {
                 )
             }};
         }
-        let len = self.bytes.len();
-        let mut buf = [0u8; 64];
+        let mut buf = [0u8; 128];
         let mut p = 0;
-        loop {
-            // 34 bytes from `src`: the text's own while they last (a block at `p` reads
-            // `p..p + 34`), else the padded copy of the rest (at most 33 bytes).
-            let (src, valid) = if p + 32 + MASK_LEN - 1 <= len {
-                (self.bytes.as_ptr().add(p), u32::MAX)
-            } else {
-                let rest = len - p;
-                if rest < MASK_LEN {
-                    break;
-                }
-                buf[..rest].copy_from_slice(&self.bytes[p..]);
-                (buf.as_ptr(), (1 << (rest - MASK_LEN + 1)) - 1)
-            };
+        // 34 bytes from `src` (see `block_at`).
+        while let Some((src, valid)) = self.block_at(p, 32, &mut buf) {
             let (lo0, hi0) = nibbles!(src, 0);
             let (lo1, hi1) = nibbles!(src, 1);
             let (lo2, hi2) = nibbles!(src, 2);
-            let mut bits = [0u32; G];
-            let mut any = 0u32;
+            let mut bits = [0u64; G];
+            let mut any = 0u64;
             for (g, grp) in groups.iter().enumerate() {
                 let r0 = _mm256_and_si256(
                     _mm256_shuffle_epi8(table!(grp.lo[0]), lo0),
@@ -268,23 +256,16 @@ impl Scan<'_> {
                     _mm256_shuffle_epi8(table!(grp.hi[2]), hi2),
                 );
                 let r = _mm256_and_si256(r0, _mm256_and_si256(r1, r2));
-                let b = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, zero)) as u32) & valid;
+                let b =
+                    u64::from(!(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, zero)) as u32)) & valid;
                 if b != 0 {
                     _mm256_storeu_si256(self.cand[g].as_mut_ptr().cast::<__m256i>(), r);
                 }
                 bits[g] = b;
                 any |= b;
             }
-            while any != 0 {
-                let i = any.trailing_zeros() as usize;
-                any &= any - 1;
-                for (g, b) in bits.iter().enumerate() {
-                    if b >> i & 1 == 1 {
-                        self.verify(g, p + i, self.cand[g][i]);
-                    }
-                }
-            }
-            if valid != u32::MAX {
+            self.report(p, &bits, any);
+            if valid != u64::from(u32::MAX) {
                 break;
             }
             p += 32;
@@ -316,20 +297,9 @@ impl Scan<'_> {
                 )
             }};
         }
-        let len = self.bytes.len();
         let mut buf = [0u8; 128];
         let mut p = 0;
-        loop {
-            let (src, valid) = if p + 64 + MASK_LEN - 1 <= len {
-                (self.bytes.as_ptr().add(p), u64::MAX)
-            } else {
-                let rest = len - p;
-                if rest < MASK_LEN {
-                    break;
-                }
-                buf[..rest].copy_from_slice(&self.bytes[p..]);
-                (buf.as_ptr(), (1 << (rest - MASK_LEN + 1)) - 1)
-            };
+        while let Some((src, valid)) = self.block_at(p, 64, &mut buf) {
             let (lo0, hi0) = nibbles!(src, 0);
             let (lo1, hi1) = nibbles!(src, 1);
             let (lo2, hi2) = nibbles!(src, 2);
@@ -356,19 +326,49 @@ impl Scan<'_> {
                 bits[g] = b;
                 any |= b;
             }
-            while any != 0 {
-                let i = any.trailing_zeros() as usize;
-                any &= any - 1;
-                for (g, b) in bits.iter().enumerate() {
-                    if b >> i & 1 == 1 {
-                        self.verify(g, p + i, self.cand[g][i]);
-                    }
-                }
-            }
+            self.report(p, &bits, any);
             if valid != u64::MAX {
                 break;
             }
             p += 64;
+        }
+    }
+
+    /// Where the block of `width` positions at `p` reads its bytes (`width + 2` of them): the
+    /// text's own while they last, else a copy of the rest (at most `width + 1` bytes) padded
+    /// with zeros in `buf`; and a bit per position whose three bytes are all the text's. None
+    /// when no position is left.
+    #[inline(always)]
+    fn block_at(&self, p: usize, width: usize, buf: &mut [u8; 128]) -> Option<(*const u8, u64)> {
+        let len = self.bytes.len();
+        if p + width + MASK_LEN - 1 <= len {
+            let all = if width == 64 {
+                u64::MAX
+            } else {
+                (1 << width) - 1
+            };
+            return Some((self.bytes[p..].as_ptr(), all));
+        }
+        let rest = len.checked_sub(p)?;
+        if rest < MASK_LEN {
+            return None;
+        }
+        buf[..rest].copy_from_slice(&self.bytes[p..]);
+        Some((buf.as_ptr(), (1 << (rest - MASK_LEN + 1)) - 1))
+    }
+
+    /// Verifies a block's candidates (bit `i` of `bits[g]`: group `g` at `p + i`), in position
+    /// order, then group order.
+    #[inline(always)]
+    fn report<const G: usize>(&mut self, p: usize, bits: &[u64; G], mut any: u64) {
+        while any != 0 {
+            let i = any.trailing_zeros() as usize;
+            any &= any - 1;
+            for (g, b) in bits.iter().enumerate() {
+                if b >> i & 1 == 1 {
+                    self.verify(g, p + i, self.cand[g][i]);
+                }
+            }
         }
     }
 
