@@ -2433,41 +2433,39 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
                     .chain(mobile_br)
                     .flat_map(found),
             );
-        {
-            for (ms, me) in matches {
-                let (s, mut end) = (ws + ms, ws + me);
-                // The international pattern may end on a separator or an unclosed group.
-                while end > s && !bytes[end - 1].is_ascii_digit() {
-                    end -= 1;
-                }
-                // More than 16 digits is no phone (15 at most pass below): no need to hold them.
-                let mut buf = [0u8; 16];
-                let Some(d) = digits_into(&bytes[s..end], &mut buf) else {
-                    continue;
-                };
-                let fictional = fictional_phone(d);
-                // The tail of a longer run of digit groups (a card, an IBAN) is not a phone.
-                let inside_run = s >= 2
-                    && matches!(bytes[s - 1], b' ' | b'-' | b'.')
-                    && bytes[s - 2].is_ascii_digit();
-                // A trunk `0` opens numbers of nine digits or more (`0159-8902` is an ISSN); an
-                // `00` exit code, a country code and a national number of seven or more, in
-                // spaced groups (`002589828358` is a barcode, `0057-1431` a serial).
-                let national_short = bytes[s] == b'0' && bytes[s + 1] != b'0' && d.len() < 9;
-                let solid_exit =
-                    bytes[s..end].starts_with(b"00") && (d.len() == end - s || d.len() < 11);
-                if (8..=15).contains(&d.len())
-                    && !national_short
-                    && !solid_exit
-                    && left_clear(bytes, s)
-                    && !inside_run
-                    && !iban_tail(bytes, s)
-                    && right_clear(bytes, end)
-                    && !id_context(bytes, s)
-                    && !fictional
-                {
-                    push(b.phone_number, s, end);
-                }
+        for (ms, me) in matches {
+            let (s, mut end) = (ws + ms, ws + me);
+            // The international pattern may end on a separator or an unclosed group.
+            while end > s && !bytes[end - 1].is_ascii_digit() {
+                end -= 1;
+            }
+            // More than 16 digits is no phone (15 at most pass below): no need to hold them.
+            let mut buf = [0u8; 16];
+            let Some(d) = digits_into(&bytes[s..end], &mut buf) else {
+                continue;
+            };
+            let fictional = fictional_phone(d);
+            // The tail of a longer run of digit groups (a card, an IBAN) is not a phone.
+            let inside_run = s >= 2
+                && matches!(bytes[s - 1], b' ' | b'-' | b'.')
+                && bytes[s - 2].is_ascii_digit();
+            // A trunk `0` opens numbers of nine digits or more (`0159-8902` is an ISSN); an
+            // `00` exit code, a country code and a national number of seven or more, in
+            // spaced groups (`002589828358` is a barcode, `0057-1431` a serial).
+            let national_short = bytes[s] == b'0' && bytes[s + 1] != b'0' && d.len() < 9;
+            let solid_exit =
+                bytes[s..end].starts_with(b"00") && (d.len() == end - s || d.len() < 11);
+            if (8..=15).contains(&d.len())
+                && !national_short
+                && !solid_exit
+                && left_clear(bytes, s)
+                && !inside_run
+                && !iban_tail(bytes, s)
+                && right_clear(bytes, end)
+                && !id_context(bytes, s)
+                && !fictional
+            {
+                push(b.phone_number, s, end);
             }
         }
     }
