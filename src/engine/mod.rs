@@ -168,12 +168,6 @@ pub struct Engine {
     any_disabled: bool,
 }
 
-/// A byte range inside a window.
-struct Span {
-    start: usize,
-    end: usize,
-}
-
 /// A finding before line/column and box are attached.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Raw {
@@ -933,13 +927,7 @@ impl Engine {
             }
         };
         st.scanned_until[r] = me;
-        if self.value_passes(rule, &bytes[ms..me]) {
-            st.found.push(Raw {
-                info: rule.info,
-                start: ms,
-                end: me,
-            });
-        }
+        self.push_if_passes(rule, bytes, (ms, me), st);
     }
 
     /// Runs one catalogue rule with a back form from a keyword hit at `at` (on a line that ends at
@@ -970,12 +958,22 @@ impl Engine {
             return;
         };
         st.scanned_until[r] = me;
-        let (ms, se) = secret.unwrap_or((start, me));
-        if self.value_passes(rule, &bytes[ms..se]) {
+        self.push_if_passes(rule, bytes, secret.unwrap_or((start, me)), st);
+    }
+
+    /// Records `start..end` as the rule's finding if the value passes its checks.
+    fn push_if_passes(
+        &self,
+        rule: &CompiledRule,
+        bytes: &[u8],
+        (start, end): (usize, usize),
+        st: &mut detectors::State,
+    ) {
+        if self.value_passes(rule, &bytes[start..end]) {
             st.found.push(Raw {
                 info: rule.info,
-                start: ms,
-                end: se,
+                start,
+                end,
             });
         }
     }
@@ -1069,15 +1067,7 @@ impl Engine {
                     }
                 },
             };
-            let m = Span { start: ms, end: me };
-            let ok = self.value_passes(rule, &window[m.start..m.end]);
-            if ok {
-                st.found.push(Raw {
-                    info: rule.info,
-                    start: ws + m.start,
-                    end: ws + m.end,
-                });
-            }
+            self.push_if_passes(rule, bytes, (ws + ms, ws + me), st);
         }
     }
 
