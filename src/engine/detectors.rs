@@ -38,7 +38,7 @@ pub struct State {
     /// How many of `found` `secret_spans` has seen.
     noted: usize,
     /// Where `overlaps_secret` last stopped in `secret_spans`.
-    secret_cursor: usize,
+    secret_cursor: Rising,
     /// The assignment reader's key strengths so far.
     pub key_memo: super::generic::KeyMemo,
 }
@@ -53,7 +53,7 @@ impl State {
             generic_until: 0,
             secret_spans: Vec::new(),
             noted: 0,
-            secret_cursor: 0,
+            secret_cursor: Rising::default(),
             key_memo: super::generic::KeyMemo::new(),
         }
     }
@@ -77,19 +77,10 @@ impl State {
     /// Whether `start..end` overlaps a span recorded by [`State::note_secret_spans`]. Looks at the
     /// few spans that start before `end`: a miss only costs the caller some work.
     pub fn overlaps_secret(&mut self, start: usize, end: usize) -> bool {
-        // k: how many spans start before `end`. Callers ask in text order, so k is found by
-        // walking on from the last answer; a question further back (a new pass, or spans added
-        // since) starts over with a binary search.
-        let spans = &self.secret_spans;
-        let mut k = self.secret_cursor.min(spans.len());
-        if k > 0 && spans[k - 1].0 >= end {
-            k = spans.partition_point(|&(s, _)| s < end);
-        } else {
-            while k < spans.len() && spans[k].0 < end {
-                k += 1;
-            }
-        }
-        self.secret_cursor = k;
+        // k: how many spans start before `end` (callers ask in text order).
+        let k = self
+            .secret_cursor
+            .point(&self.secret_spans, |&(s, _)| s < end);
         self.secret_spans[..k]
             .iter()
             .rev()
@@ -125,11 +116,35 @@ fn merge_tail(v: &mut [(usize, usize)], mid: usize) {
     }
 }
 
+/// `partition_point` for questions asked mostly in rising order: each answer is found by walking
+/// on from the last one, and a question further back (a new pass, items added since) starts over
+/// with a binary search. A binary search per question waits on a chain of dependent loads, which
+/// cost more than the walk at every keyword hit, run of digits or finding.
+#[derive(Default)]
+struct Rising(usize);
+
+impl Rising {
+    /// How many items of `v` (partitioned by `below`: all that hold it come first) hold `below`.
+    fn point<T>(&mut self, v: &[T], below: impl Fn(&T) -> bool) -> usize {
+        let mut k = self.0.min(v.len());
+        if k > 0 && !below(&v[k - 1]) {
+            k = v.partition_point(below);
+        } else {
+            while k < v.len() && below(&v[k]) {
+                k += 1;
+            }
+        }
+        self.0 = k;
+        k
+    }
+}
+
 /// Spans whose digits belong to a finding already made: secrets and private keys (a Slack token's
 /// digit runs, a hex key's) and private IP addresses. The digit scan for personal data skips them.
 struct Claims {
     /// Sorted by start.
     spans: Vec<(usize, usize)>,
+    cursor: Rising,
 }
 
 impl Claims {
@@ -139,7 +154,10 @@ impl Claims {
         if !spans.is_sorted() {
             spans.sort();
         }
-        Claims { spans }
+        Claims {
+            spans,
+            cursor: Rising::default(),
+        }
     }
 
     /// The secret spans found so far, and the private addresses.
@@ -154,12 +172,16 @@ impl Claims {
         );
         // The secret spans are sorted, and the addresses were found in text order.
         merge_tail(&mut spans, st.secret_spans.len());
-        Claims { spans }
+        Claims {
+            spans,
+            cursor: Rising::default(),
+        }
     }
 
     /// Whether `start..end` lies inside one span (looking at the few that start last before it).
-    fn contain(&self, start: usize, end: usize) -> bool {
-        let k = self.spans.partition_point(|&(s, _)| s <= start);
+    fn contain(&mut self, start: usize, end: usize) -> bool {
+        // k: how many spans start at or before `start` (the digit scan asks in text order).
+        let k = self.cursor.point(&self.spans, |&(s, _)| s <= start);
         self.spans[..k].iter().rev().take(4).any(|&(_, e)| e >= end)
     }
 }
@@ -816,14 +838,14 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     let n = bytes.len();
     let mut window: Option<(usize, usize)> = None;
     let mut region: Option<(usize, usize)> = None;
-    let claims = Claims::of(e, st);
+    let mut claims = Claims::of(e, st);
     let mut table = None;
     // Adds `s..e2` to the region being gathered; a region it does not touch is looked at first.
     let mut add = |s: usize, e2: usize, st: &mut State| {
         region = match region {
             Some((rs, re)) if s <= re => Some((rs, re.max(e2))),
             Some(r) => {
-                clusters(e, bytes, r, (&mut window, &mut table), &claims, st);
+                clusters(e, bytes, r, (&mut window, &mut table), &mut claims, st);
                 Some((s, e2))
             }
             None => Some((s, e2)),
@@ -836,7 +858,7 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
         add((n - n % 8).saturating_sub(16), n, st);
     }
     if let Some(r) = region {
-        clusters(e, bytes, r, (&mut window, &mut table), &claims, st);
+        clusters(e, bytes, r, (&mut window, &mut table), &mut claims, st);
     }
     if let Some((ps, pe)) = window {
         scan_pii_window(e, bytes, ps, pe, st);
@@ -943,7 +965,7 @@ fn clusters(
     bytes: &[u8],
     (mut i, mut end): (usize, usize),
     (window, table): (&mut Option<(usize, usize)>, &mut Option<Table>),
-    claims: &Claims,
+    claims: &mut Claims,
     st: &mut State,
 ) {
     let n = bytes.len();
@@ -1598,7 +1620,7 @@ mod table_tests {
 
 #[cfg(test)]
 mod claims_tests {
-    use super::{Claims, State};
+    use super::{Claims, Rising, State};
 
     #[test]
     fn overlaps_secret_answers_as_a_fresh_search_does_in_any_order() {
@@ -1668,9 +1690,39 @@ mod claims_tests {
     #[test]
     fn claims_contain_a_span_inside_one_of_them() {
         // Unsorted on purpose; the second span lies inside the first, the third overlaps nothing.
-        let c = Claims::new(vec![(40, 50), (10, 30), (12, 20)]);
+        let mut c = Claims::new(vec![(40, 50), (10, 30), (12, 20)]);
         assert!(c.contain(12, 30) && c.contain(40, 50) && c.contain(14, 18));
         assert!(!c.contain(25, 35) && !c.contain(5, 12) && !c.contain(45, 51));
+    }
+
+    #[test]
+    fn rising_points_agree_with_partition_point_in_any_order() {
+        let mut rng = super::super::TestRng::new(0xc1a1_0000_0000_0017);
+        let (mut walked, mut asked) = (0, 0);
+        for round in 0..300 {
+            let mut v: Vec<usize> = (0..rng.below(40)).map(|_| rng.below(400)).collect();
+            v.sort();
+            let mut at = Rising::default();
+            // Mostly in rising order, as the passes ask; now and then a step back.
+            let mut q = 0;
+            for _ in 0..60 {
+                q = if rng.below(8) == 0 {
+                    rng.below(q as u64 + 1)
+                } else {
+                    q + rng.below(20)
+                };
+                let before = at.0;
+                let (lt, le) = (|&x: &usize| x < q, |&x: &usize| x <= q);
+                for below in [&lt as &dyn Fn(&usize) -> bool, &le] {
+                    let want = v.partition_point(below);
+                    assert_eq!(at.point(&v, below), want, "round {round}: {q} in {v:?}");
+                }
+                walked += usize::from(at.0 > before);
+                asked += 1;
+            }
+        }
+        // The walk moves on often, not only the binary search.
+        assert!(walked > 2000 && asked > walked, "{walked} of {asked}");
     }
 }
 
@@ -2713,6 +2765,8 @@ pub fn dotenv(
     let mut lines: Vec<(usize, usize, EnvLine)> = Vec::new();
     // Starts of internal findings, sorted: made when a block first asks.
     let mut internal_starts: Option<Vec<usize>> = None;
+    // Blocks come in text order.
+    let (mut secret_at, mut internal_at) = (Rising::default(), Rising::default());
     for (&(h, _, _), &(ls, le)) in hits.iter().zip(hit_lines) {
         if h < covered_until {
             continue;
@@ -2784,7 +2838,7 @@ pub fn dotenv(
             continue;
         }
         let mut pairs = pair_lines.filter_map(|l| env_line(bytes, l.0, l.1));
-        let first_in = secret_spans.partition_point(|&(s, _)| s < bs);
+        let first_in = secret_at.point(&secret_spans, |&(s, _)| s < bs);
         let has_secret_finding = secret_spans[first_in..]
             .iter()
             .take_while(|&&(s, _)| s < be)
@@ -2808,7 +2862,7 @@ pub fn dotenv(
                     v
                 });
                 starts
-                    .get(starts.partition_point(|&s| s < bs))
+                    .get(internal_at.point(starts, |&s| s < bs))
                     .is_some_and(|&s| s < be)
             });
         if sensitive {
@@ -2930,11 +2984,13 @@ pub fn resolve_overlaps(infos: &[RuleInfo], raw: Vec<Raw>, email: usize) -> Vec<
         if !secrets.is_sorted() {
             secrets.sort();
         }
+        // The emails come in text order (one class, sorted).
+        let mut at = Rising::default();
         out.retain(|r| {
             if r.info != email {
                 return true;
             }
-            let k = secrets.partition_point(|&(s, _)| s < r.end);
+            let k = at.point(&secrets, |&(s, _)| s < r.end);
             !secrets[..k].iter().rev().take(8).any(|&(_, e)| e > r.start)
         });
     }
