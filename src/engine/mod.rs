@@ -76,7 +76,7 @@ struct CompiledRule {
     regex: Regex,
     /// capture groups whose first participating one is the secret span
     secret_groups: Vec<usize>,
-    entropy: Option<f64>,
+    entropy: Option<validators::EntropyFloor>,
     validate: Option<Validator>,
     more_lines: u8,
     /// The same pattern, for anchored searches, when every match starts with a literal that holds
@@ -639,7 +639,7 @@ impl Engine {
                 info: idx,
                 regex,
                 secret_groups,
-                entropy: spec.entropy,
+                entropy: spec.entropy.map(validators::EntropyFloor::new),
                 validate: spec.validate,
                 more_lines: spec.more_lines,
                 anchored,
@@ -980,8 +980,8 @@ impl Engine {
 
     /// A rule's entropy floor and validator, on a matched value.
     fn value_passes(&self, rule: &CompiledRule, value: &[u8]) -> bool {
-        if let Some(min) = rule.entropy {
-            if validators::entropy(value) < min {
+        if let Some(floor) = rule.entropy {
+            if !floor.holds(value) {
                 return false;
             }
         }

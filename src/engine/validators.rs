@@ -55,11 +55,21 @@ fn sum_counts<C: Copy + Default + Into<usize> + std::ops::AddAssign + From<u8>>(
     s: &[u8],
     t: &[f64],
 ) -> f64 {
-    let n = s.len();
     let mut counts = [C::default(); 256];
     for &b in s {
         counts[b as usize] += C::from(1);
     }
+    entropy_of_counts(s, &mut counts, t)
+}
+
+/// The entropy of `s` from its byte counts (which it zeroes), for `s` shorter than the table.
+#[inline(always)]
+fn entropy_of_counts<C: Copy + Default + Into<usize>>(
+    s: &[u8],
+    counts: &mut [C; 256],
+    t: &[f64],
+) -> f64 {
+    let n = s.len();
     // Sum over the distinct bytes, met in the value itself: values are short (tens of bytes), so
     // this beats a pass over all 256 counts. Each count is taken once, then zeroed; a byte seen
     // again adds t[0] = 0.0, which leaves the sum exactly as it was. No branch on the count: random
@@ -78,6 +88,48 @@ fn sum_counts<C: Copy + Default + Into<usize> + std::ops::AddAssign + From<u8>>(
         sums[0] += t[std::mem::take(&mut counts[b as usize]).into()];
     }
     (t[n] - ((sums[0] + sums[1]) + (sums[2] + sums[3]))) / n as f64
+}
+
+/// A rule's entropy floor: whether a value's [`entropy`] reaches `min`, mostly without the sum.
+///
+/// Shannon entropy is never below min-entropy, `log2(n / c)` for the count `c` of the most
+/// common byte. Random keys clear their floor by that bound alone (a 40-byte token's commonest
+/// byte shows up two or three times), so the counting pass decides them and only the rest get the
+/// sum of logarithms. The bound must clear `min` by a margin far above the sum's rounding
+/// (~1e-15), so that the answer is always the one `entropy(value) >= min` gives.
+#[derive(Clone, Copy, Debug)]
+pub struct EntropyFloor {
+    min: f64,
+    /// The largest share of the value one byte may have for the bound to decide.
+    share: f64,
+}
+
+impl EntropyFloor {
+    pub fn new(min: f64) -> EntropyFloor {
+        EntropyFloor {
+            min,
+            share: (-min).exp2() * (1.0 - 1e-9),
+        }
+    }
+
+    /// Whether `entropy(value) >= min`.
+    pub fn holds(&self, value: &[u8]) -> bool {
+        let n = value.len();
+        if n == 0 || n >= 256 {
+            return entropy(value) >= self.min;
+        }
+        let mut counts = [0u8; 256];
+        for &b in value {
+            counts[b as usize] += 1;
+        }
+        // The largest count, from all 256 at once (vector maxima: fewer steps than tracking it
+        // byte by byte, for any value of more than a dozen bytes).
+        let most = counts.iter().fold(0u8, |m, &c| m.max(c));
+        if f64::from(most) <= n as f64 * self.share {
+            return true;
+        }
+        entropy_of_counts(value, &mut counts, table()) >= self.min
+    }
 }
 
 /// Luhn checksum over the digits of `s` (other bytes ignored).
@@ -786,6 +838,40 @@ mod tests {
             let s = &mixed[..n];
             assert!((entropy(s) - naive(s)).abs() < 1e-9, "length {n}");
         }
+    }
+
+    #[test]
+    fn entropy_floors_answer_as_the_entropy_does() {
+        let mut rng = super::super::TestRng::new(0xe7a0_0000_0000_0001);
+        let alphabet: Vec<u8> = (b'!'..=b'~').collect();
+        let (mut held, mut total) = (0, 0);
+        for round in 0..20_000 {
+            // Alphabets from one byte to all printable ones, lengths across the u8 counts' range
+            // and past it.
+            let k = 1 + rng.below(alphabet.len() as u64);
+            let n = 1 + rng.below(if round % 10 == 0 { 400 } else { 80 });
+            let v = rng.bytes(&alphabet[..k], n);
+            for min in [2.5, 3.0, 3.3, 3.5, 4.0, 4.5] {
+                let floor = EntropyFloor::new(min);
+                let want = entropy(&v) >= min;
+                assert_eq!(
+                    floor.holds(&v),
+                    want,
+                    "{min} {:?}",
+                    String::from_utf8_lossy(&v)
+                );
+                total += 1;
+                held += usize::from(want);
+            }
+        }
+        // Values whose entropy sits exactly on a floor (eight bytes, each as often): the bound
+        // meets the floor there, so the sum decides, as `entropy` does.
+        for c in 1..30 {
+            let v: Vec<u8> = (0..8 * c).map(|i| b'a' + (i % 8) as u8).collect();
+            assert_eq!(EntropyFloor::new(3.0).holds(&v), entropy(&v) >= 3.0, "{c}");
+        }
+        assert!(!EntropyFloor::new(0.5).holds(b""));
+        assert!(held > 10_000 && total - held > 10_000, "{held} of {total}");
     }
 
     #[test]
