@@ -737,11 +737,23 @@ fn intl_match_at(w: &[u8], i: usize) -> Option<usize> {
 /// [`intl_match_at`]), as a regex's `find_iter` gives them. Hand-written: a regex search costs a
 /// prefilter, a forward and a reverse DFA walk per window, several times what this does.
 fn intl_matches(w: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    matches_at_candidates(w, |rest| memchr::memchr2(b'+', b'0', rest), intl_match_at)
+}
+
+/// The leftmost-first, non-overlapping matches of `match_at` (the end of the match starting at a
+/// position, if any) in `w`, tried where `candidate` (the first place in the rest of `w` one may
+/// start) points: after a match, the search goes on from its end; after a miss, from the next
+/// byte.
+fn matches_at_candidates<'w>(
+    w: &'w [u8],
+    candidate: impl Fn(&[u8]) -> Option<usize> + 'w,
+    match_at: impl Fn(&[u8], usize) -> Option<usize> + 'w,
+) -> impl Iterator<Item = (usize, usize)> + 'w {
     let mut i = 0;
     std::iter::from_fn(move || {
-        while let Some(k) = memchr::memchr2(b'+', b'0', w.get(i..)?) {
+        while let Some(k) = candidate(w.get(i..)?) {
             i += k;
-            if let Some(end) = intl_match_at(w, i) {
+            if let Some(end) = match_at(w, i) {
                 let start = i;
                 i = end;
                 return Some((start, end));
@@ -795,20 +807,11 @@ fn card_match_at(w: &[u8], i: usize) -> Option<usize> {
 /// `find_iter` gives them. Hand-written: a card check runs on every window with 13 digits, and this
 /// costs a few compares per digit where a regex search costs a DFA walk and an iterator.
 fn card_matches(w: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < w.len() {
-            if w[i].is_ascii_digit() {
-                if let Some(end) = card_match_at(w, i) {
-                    let start = i;
-                    i = end;
-                    return Some((start, end));
-                }
-            }
-            i += 1;
-        }
-        None
-    })
+    matches_at_candidates(
+        w,
+        |rest| rest.iter().position(u8::is_ascii_digit),
+        card_match_at,
+    )
 }
 
 /// The digits of `s`, into `buf`; None when there are more than `buf` holds.
