@@ -798,3 +798,44 @@ fn bare_numbers_under_a_header_that_names_them_are_found() {
     let ids = "invoice,ref,account\n2025110656,2934829798,846498629\n";
     assert!(rules(ids).is_empty(), "{:?}", rules(ids));
 }
+
+#[test]
+fn versions_are_no_addresses_and_numbers_after_id_words_are_ids() {
+    let has = |text: &str, rule: &str| rules(text).iter().any(|r| r == rule);
+    // A version word before a private address, in any case, or as a word's ending.
+    for text in [
+        "version 10.4.12.1",
+        "Firmware 10.1.0.2",
+        "v 10.1.0.2",
+        "RELEASE: 10.2.3.4",
+        "fwversion 10.2.3.4",
+        "tag 192.168.1.20",
+    ] {
+        assert!(!has(text, "private_ip"), "{text}");
+    }
+    for text in [
+        "host 10.4.12.1",
+        "versions 10.4.12.1",
+        "tags 192.168.1.20",
+        "ver2 10.1.0.2",
+    ] {
+        assert!(has(text, "private_ip"), "{text}");
+    }
+    // A card number after a word that names an id (or after `number` / `no.` that follows one).
+    for text in [
+        "order 4539 1488 0343 6467",
+        "Invoice No. 4539 1488 0343 6467",
+        "TRACKING number 4539 1488 0343 6467",
+        "transaction: 4539 1488 0343 6467",
+    ] {
+        assert!(!has(text, "credit_card"), "{text}");
+    }
+    for text in [
+        "card 4539 1488 0343 6467",
+        "orderly 4539 1488 0343 6467",
+        "number 4539 1488 0343 6467",
+        "a-very-long-word-before-it 4539 1488 0343 6467",
+    ] {
+        assert!(has(text, "credit_card"), "{text}");
+    }
+}
