@@ -21,8 +21,9 @@
 use std::arch::x86_64::{
     __m256i, __m512i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
     _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
-    _mm256_srli_epi16, _mm256_storeu_si256, _mm512_and_si512, _mm512_loadu_si512, _mm512_set1_epi8,
-    _mm512_shuffle_epi8, _mm512_srli_epi16, _mm512_storeu_si512, _mm512_test_epi8_mask,
+    _mm256_srli_epi16, _mm256_storeu_si256, _mm512_and_si512, _mm512_loadu_si512,
+    _mm512_permutex2var_epi8, _mm512_set1_epi8, _mm512_shuffle_epi8, _mm512_srli_epi16,
+    _mm512_storeu_si512, _mm512_test_epi8_mask,
 };
 
 /// How many bytes a keyword must have: the masks look at three.
@@ -33,10 +34,12 @@ pub const MAX_GROUPS: usize = 8;
 
 /// One group: per mask position, the low-nibble and high-nibble tables (each 16 entries, four
 /// times, for the 128-bit lanes a shuffle works in: an AVX2 shuffle reads the first two copies,
-/// an AVX-512 one all four), and each bucket's keywords.
+/// an AVX-512 one all four), the same as one table of 128 entries by the byte's low seven bits
+/// (for AVX-512 VBMI's two-register byte permute), and each bucket's keywords.
 struct Group {
     lo: [[u8; 64]; MASK_LEN],
     hi: [[u8; 64]; MASK_LEN],
+    full: [[u8; 128]; MASK_LEN],
     /// The global keyword ids of each bucket: the keyword at priority `j` in the group sits in
     /// bucket `j % 8`, slot `j / 8` ([`EMPTY`] where there is none).
     slots: [[u32; 2]; 8],
@@ -45,9 +48,36 @@ struct Group {
 /// An empty slot.
 const EMPTY: u32 = u32::MAX;
 
+/// How a block's candidates are found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Width {
+    /// 32 positions, AVX2 nibble shuffles.
+    Avx2,
+    /// 64 positions, AVX-512BW nibble shuffles.
+    Avx512,
+    /// 64 positions, one AVX-512 VBMI byte permute per mask position in place of two shuffles
+    /// and an AND.
+    Vbmi,
+}
+
+impl Width {
+    /// The widest the CPU has.
+    fn best() -> Width {
+        if std::arch::is_x86_feature_detected!("avx512vbmi")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            Width::Vbmi
+        } else if std::arch::is_x86_feature_detected!("avx512bw") {
+            Width::Avx512
+        } else {
+            Width::Avx2
+        }
+    }
+}
+
 pub struct Avx2 {
-    /// Whether the CPU has AVX-512BW: then 64 positions a block, with the same tables.
-    wide: bool,
+    /// The widest blocks the CPU has.
+    width: Width,
     groups: Vec<Group>,
     /// Keywords by global id.
     words: Vec<Word>,
@@ -111,6 +141,7 @@ impl Avx2 {
                 let mut g = Group {
                     lo: [[0; 64]; MASK_LEN],
                     hi: [[0; 64]; MASK_LEN],
+                    full: [[0; 128]; MASK_LEN],
                     slots: [[EMPTY; 2]; 8],
                 };
                 for (prio, &id) in ids.iter().enumerate() {
@@ -122,13 +153,16 @@ impl Avx2 {
                             g.lo[k][lane + lo] |= 1 << bucket;
                             g.hi[k][lane + hi] |= 1 << bucket;
                         }
+                        // The permute reads the low seven bits: a byte above 0x7f stands in for
+                        // the one without its top bit (a candidate more, which `verify` drops).
+                        g.full[k][usize::from(b & 0x7f)] |= 1 << bucket;
                     }
                 }
                 g
             })
             .collect();
         Some(Avx2 {
-            wide: std::arch::is_x86_feature_detected!("avx512bw"),
+            width: Width::best(),
             groups,
             words: words.iter().map(|w| Word::new(w.as_bytes())).collect(),
         })
@@ -136,21 +170,24 @@ impl Avx2 {
 
     /// Appends every hit as (start, end, keyword id), in text order.
     pub fn hits(&self, bytes: &[u8], out: &mut Vec<(usize, usize, usize)>) {
-        self.hits_in(bytes, out, self.wide);
+        self.hits_in(bytes, out, self.width);
     }
 
-    /// Whether the CPU has AVX-512BW, so that [`Avx2::hits_in`] may be asked for wide blocks.
+    /// The block widths the CPU has, so that [`Avx2::hits_in`] may be asked for them.
     #[cfg(test)]
-    pub fn has_wide(&self) -> bool {
-        self.wide
+    pub fn widths(&self) -> Vec<Width> {
+        [Width::Avx2, Width::Avx512, Width::Vbmi]
+            .into_iter()
+            .filter(|&w| w as u8 <= self.width as u8)
+            .collect()
     }
 
-    /// [`Avx2::hits`], 64 positions a block with AVX-512BW when `wide` (which the CPU must
-    /// have), else 32 with AVX2.
-    pub(super) fn hits_in(&self, bytes: &[u8], out: &mut Vec<(usize, usize, usize)>, wide: bool) {
+    /// [`Avx2::hits`] in blocks of `width` (which the CPU must have).
+    pub(super) fn hits_in(&self, bytes: &[u8], out: &mut Vec<(usize, usize, usize)>, width: Width) {
         assert!(
-            !wide || self.wide,
-            "AVX-512BW asked for where the CPU has none"
+            width as u8 <= self.width as u8,
+            "{width:?} asked for where the CPU has only {:?}",
+            self.width
         );
         let mut scan = Scan {
             me: self,
@@ -177,14 +214,15 @@ impl Avx2 {
                 }
             };
         }
-        // SAFETY: `new` returned Some only where the CPU has AVX2, and `wide` is true only where
-        // it has AVX-512BW. A block reads the text only where its width and two more bytes are
-        // left, and the rest from its own padded copy.
+        // SAFETY: `new` returned Some only where the CPU has AVX2, and `width` is at most the
+        // widest the CPU has (each width's features include the narrower one's). A block reads
+        // the text only where its width and two more bytes are left, and the rest from its own
+        // padded copy.
         unsafe {
-            if wide {
-                by_groups!(blocks_512)
-            } else {
-                by_groups!(blocks)
+            match width {
+                Width::Avx2 => by_groups!(blocks),
+                Width::Avx512 => by_groups!(blocks_512),
+                Width::Vbmi => by_groups!(blocks_vbmi),
             }
         }
         // Each block's hits are sorted (`report`), and blocks come in text order.
@@ -316,6 +354,53 @@ impl Scan<'_> {
                     _mm512_shuffle_epi8(table!(grp.hi[2]), hi2),
                 );
                 let r = _mm512_and_si512(r0, _mm512_and_si512(r1, r2));
+                let b = _mm512_test_epi8_mask(r, r) & valid;
+                if b != 0 {
+                    _mm512_storeu_si512(self.cand[g].as_mut_ptr().cast::<__m512i>(), r);
+                }
+                bits[g] = b;
+                any |= b;
+            }
+            self.report(p, &bits, any);
+            if valid != u64::MAX {
+                break;
+            }
+            p += 64;
+        }
+    }
+
+    /// [`Scan::blocks_512`] with AVX-512 VBMI: each mask position's buckets from one two-register
+    /// byte permute of the 128-entry table (`vpermi2b`), where the nibble tables take two
+    /// shuffles, a shift and two ANDs. The shuffles all go to one port, and they bound the pass.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512BW and AVX-512 VBMI.
+    #[target_feature(enable = "avx512bw,avx512vbmi")]
+    unsafe fn blocks_vbmi<const G: usize>(&mut self) {
+        let groups: &[Group; G] = self.me.groups[..G]
+            .try_into()
+            .expect("called with the group count");
+        macro_rules! load {
+            ($p:expr) => {
+                _mm512_loadu_si512($p.cast::<__m512i>())
+            };
+        }
+        macro_rules! lookup {
+            ($t:expr, $v:expr) => {
+                _mm512_permutex2var_epi8(load!($t.as_ptr()), $v, load!($t[64..].as_ptr()))
+            };
+        }
+        let mut buf = [0u8; 128];
+        let mut p = 0;
+        while let Some((src, valid)) = self.block_at(p, 64, &mut buf) {
+            let (v0, v1, v2) = (load!(src), load!(src.add(1)), load!(src.add(2)));
+            let mut bits = [0u64; G];
+            let mut any = 0u64;
+            for (g, grp) in groups.iter().enumerate() {
+                let r = _mm512_and_si512(
+                    lookup!(grp.full[0], v0),
+                    _mm512_and_si512(lookup!(grp.full[1], v1), lookup!(grp.full[2], v2)),
+                );
                 let b = _mm512_test_epi8_mask(r, r) & valid;
                 if b != 0 {
                     _mm512_storeu_si512(self.cand[g].as_mut_ptr().cast::<__m512i>(), r);
