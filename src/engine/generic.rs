@@ -892,7 +892,10 @@ pub fn assignment(
     // The value as a strong key would have it. A weaker key finds the same value or none, so when
     // a specific rule has found this one already (it outranks this reader), or there is none,
     // the key needs no look.
-    let strong_value = find_value(line, ks, ke, before, Strength::Strong);
+    // A bare value whose first byte a found secret covers overlaps it, whatever its end: it is
+    // not read.
+    let covered = |v: usize| st.overlaps_secret(ls + v, ls + v + 1);
+    let strong_value = find_value(line, ks, ke, before, Strength::Strong, covered);
     match strong_value {
         Some((vs, ve, _)) if !st.overlaps_secret(ls + vs, ls + ve) => {}
         _ => return,
@@ -915,7 +918,7 @@ pub fn assignment(
     }
     let found = match strength {
         Strength::Strong => strong_value,
-        _ => find_value(line, ks, ke, before, strength),
+        _ => find_value(line, ks, ke, before, strength, |_| false),
     };
     if let Some((vs, ve, form)) = found {
         push_value(e, bytes, ls, line, (vs, ve, form), (key, strength), st);
@@ -1146,12 +1149,15 @@ fn opens_arguments(line: &[u8], ks: usize) -> bool {
 }
 
 /// Finds the value that a key at `ks..ke` of `line` is given, in the forms the module lists.
+/// None, too, for a bare value after an operator that starts where `covered` says (the caller
+/// skips a value that overlaps a found secret: any such value does).
 fn find_value(
     line: &[u8],
     ks: usize,
     ke: usize,
     before: u8,
     strength: Strength,
+    mut covered: impl FnMut(usize) -> bool,
 ) -> Option<(usize, usize, Form)> {
     let mut i = ke;
     // closing quote or bracket of the key: "key": / ['key'] = / key"]
@@ -1204,6 +1210,15 @@ fn find_value(
         }
         if let Some(q) = unwrap_value(line, v) {
             return read_value(line, q, Form::Bare);
+        }
+        // A bare value: every value read below starts at `v` and holds a byte at least (a
+        // quote ends a bare value; a backslash may open an escaped quoted one).
+        if line
+            .get(v)
+            .is_some_and(|&b| !ENDS_BARE[usize::from(b)] && b != b'\\')
+            && covered(v)
+        {
+            return None;
         }
         let found = read_value(line, v, Form::Bare);
         // A bare value that stops at a bracket but is no identifier (`x0b++Zs%(sg46^R)` in a
@@ -1289,6 +1304,38 @@ fn find_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_value_a_secret_covers_is_not_read_and_others_are() {
+        // (line, value) for `KEY` at the line's start.
+        for (line, value) in [
+            ("API_KEY=ghp_abc123", Some("ghp_abc123")),
+            ("API_KEY = ghp_abc123 # x", Some("ghp_abc123")),
+            ("API_KEY: str = tok3n-xyz", Some("tok3n-xyz")),
+            ("API_KEY=\"quoted-v4lue\"", Some("quoted-v4lue")),
+            ("API_KEY=bytes('wr4pped')", Some("wr4pped")),
+            ("API_KEY= ;", None),
+        ] {
+            let line = line.as_bytes();
+            let read = |covered: &dyn Fn(usize) -> bool| {
+                find_value(line, 0, 7, b' ', Strength::Strong, covered)
+                    .map(|(s, e, _)| std::str::from_utf8(&line[s..e]).unwrap())
+            };
+            assert_eq!(read(&|_| false), value, "{line:?}");
+            // Covered where the value starts: a bare value is not read, a quoted one still is
+            // (its start is past the quote).
+            let Some(v) = value else { continue };
+            let at = line
+                .windows(v.len())
+                .position(|w| w == v.as_bytes())
+                .unwrap();
+            let quoted = matches!(line[at - 1], b'"' | b'\'');
+            let got = read(&|p| p == at || quoted && p == at - 1);
+            assert_eq!(got, value.filter(|_| quoted), "{line:?}");
+            // Covered elsewhere: read as before.
+            assert_eq!(read(&|p| p != at && p != at - 1), value, "{line:?}");
+        }
+    }
 
     #[test]
     fn class_counts_match_a_count_per_class() {
