@@ -1,6 +1,7 @@
 //! The built-in detectors (private keys, `.env` blocks, personal data, internal names), the generic
 //! assignment check, and overlap resolution.
 
+use super::lines::Lines;
 use super::validators::{self, card_issuer_ok, iban_length, iban_mod97, luhn, ssn_ok};
 use super::{byte_regex, Engine, EngineError, Raw, RuleInfo};
 use crate::types::Category;
@@ -1020,7 +1021,7 @@ fn clusters(
         let pending = *window;
         let label_region = |back: usize| {
             if in_table {
-                return line_bounds(bytes, start);
+                return line_bounds(Lines::plain(bytes), start);
             }
             let (ws, we) = window_of();
             let (ws, we) = match pending {
@@ -1441,27 +1442,38 @@ mod hot_words_tests {
 
 #[cfg(test)]
 mod line_tests {
+    use super::super::lines::{Lines, Newlines};
     use super::{clip_line, line_after, line_before, line_bounds, line_window};
 
-    /// The lines next to a line are the lines of the bytes next to it.
+    /// The lines next to a line are the lines of the bytes next to it, with the text's newline
+    /// index and without.
     #[test]
     fn the_lines_before_and_after_are_the_bounds_of_the_bytes_beside() {
         let text = b"\nab\n\ncd\nef";
-        let mut pos = 0;
-        let mut seen = 0;
-        while pos <= text.len() {
-            let (ls, le) = line_bounds(text, pos);
-            if ls > 0 {
-                assert_eq!(line_before(text, ls), line_bounds(text, ls - 1), "{pos}");
-                seen += 1;
+        let index = Newlines::new(text);
+        for lines in [
+            Lines::plain(text),
+            Lines {
+                bytes: text,
+                index: Some(&index),
+            },
+        ] {
+            let mut pos = 0;
+            let mut seen = 0;
+            while pos <= text.len() {
+                let (ls, le) = line_bounds(lines, pos);
+                if ls > 0 {
+                    assert_eq!(line_before(lines, ls), line_bounds(lines, ls - 1), "{pos}");
+                    seen += 1;
+                }
+                if le < text.len() {
+                    assert_eq!(line_after(lines, le), line_bounds(lines, le + 1), "{pos}");
+                    seen += 1;
+                }
+                pos = le + 1;
             }
-            if le < text.len() {
-                assert_eq!(line_after(text, le), line_bounds(text, le + 1), "{pos}");
-                seen += 1;
-            }
-            pos = le + 1;
+            assert_eq!(seen, 8);
         }
-        assert_eq!(seen, 8);
     }
 
     /// The window a hit's line gives by clipping is the one a search around the hit finds.
@@ -1477,7 +1489,7 @@ mod line_tests {
             let at = rng.below(len as u64);
             let (before, after) = (rng.below(90), rng.below(90));
             let want = line_window(&text, at, before, after);
-            let line = line_bounds(&text, at);
+            let line = line_bounds(Lines::plain(&text), at);
             assert_eq!(clip_line(line, at, before, after), want, "round {round}");
             clipped += usize::from(want != line);
         }
@@ -2357,7 +2369,7 @@ fn column_label(bytes: &[u8], s: usize, e: usize, table: &mut Option<Table>) -> 
     {
         return None;
     }
-    let (ls, le) = line_bounds(bytes, s);
+    let (ls, le) = line_bounds(Lines::plain(bytes), s);
     if let Some(t) = table.as_mut() {
         if unlabelled(t) && ls > t.header_end && ls <= t.rows_until + 1 {
             t.rows_until = t.rows_until.max(le);
@@ -2393,7 +2405,7 @@ fn column_label(bytes: &[u8], s: usize, e: usize, table: &mut Option<Table>) -> 
             if top == 0 {
                 break;
             }
-            let (ps, pe) = line_bounds(bytes, top - 1);
+            let (ps, pe) = line_bounds(Lines::plain(bytes), top - 1);
             if table
                 .as_ref()
                 .is_some_and(|t| same(t) && ps > t.header_end && pe <= t.rows_until)
@@ -2659,21 +2671,27 @@ fn env_kind(bytes: &[u8], ls: usize, le: usize, want_indent: usize) -> EnvLine {
 
 /// The line before the one that starts at `start` (> 0): [`line_bounds`] of the newline that
 /// ends it, with one search, not two.
-fn line_before(bytes: &[u8], start: usize) -> (usize, usize) {
+fn line_before(lines: Lines, start: usize) -> (usize, usize) {
     let end = start - 1;
-    let s = super::lines::rfind_newline(bytes, 0, end).map_or(0, |i| i + 1);
+    let s = lines.rfind(0, end).map_or(0, |i| i + 1);
     (s, end)
 }
 
 /// The line after the one that ends at `end` (a newline): [`line_bounds`] of the byte after it.
-fn line_after(bytes: &[u8], end: usize) -> (usize, usize) {
-    (end + 1, line_end(bytes, end + 1))
+fn line_after(lines: Lines, end: usize) -> (usize, usize) {
+    (
+        end + 1,
+        lines
+            .find(end + 1, lines.bytes.len())
+            .unwrap_or(lines.bytes.len()),
+    )
 }
 
 /// The line holding `at`: where it starts, and where it ends (its newline, or the end of the text).
-pub fn line_bounds(bytes: &[u8], at: usize) -> (usize, usize) {
-    let s = super::lines::rfind_newline(bytes, 0, at).map_or(0, |i| i + 1);
-    (s, line_end(bytes, at))
+pub fn line_bounds(lines: Lines, at: usize) -> (usize, usize) {
+    let n = lines.bytes.len();
+    let s = lines.rfind(0, at).map_or(0, |i| i + 1);
+    (s, lines.find(at, n).unwrap_or(n))
 }
 
 /// Where the line holding `at` ends: its newline, or the end of the text.
@@ -2792,11 +2810,12 @@ fn harmless_value(v: &[u8]) -> bool {
 /// them; `hit_lines` each one's line, as [`line_bounds`] gives it).
 pub fn dotenv(
     e: &Engine,
-    bytes: &[u8],
+    text: Lines,
     hits: &[(usize, usize, usize)],
     hit_lines: &[(usize, usize)],
     st: &mut State,
 ) {
+    let bytes = text.bytes;
     let mut covered_until = 0;
     // Every secret and private-key finding is made by now (this runs last).
     st.note_secret_spans(&e.infos);
@@ -2822,11 +2841,11 @@ pub fn dotenv(
         lines.push((ls, le, EnvLine::Pair));
         let mut cur = (ls, le);
         while cur.0 > 0 {
-            let (ps, pe) = line_before(bytes, cur.0);
+            let (ps, pe) = line_before(text, cur.0);
             match env_kind(bytes, ps, pe, want) {
                 EnvLine::Pair | EnvLine::Comment => {}
                 EnvLine::Blank if ps > 0 => {
-                    let (qs, qe) = line_before(bytes, ps);
+                    let (qs, qe) = line_before(text, ps);
                     if env_kind(bytes, qs, qe, want) != EnvLine::Pair {
                         break;
                     }
@@ -2838,12 +2857,12 @@ pub fn dotenv(
         }
         cur = (ls, le);
         while cur.1 < bytes.len() {
-            let (ns, ne) = line_after(bytes, cur.1);
+            let (ns, ne) = line_after(text, cur.1);
             let kind = env_kind(bytes, ns, ne, want);
             match kind {
                 EnvLine::Pair | EnvLine::Comment => {}
                 EnvLine::Blank if ne < bytes.len() => {
-                    let (qs, qe) = line_after(bytes, ne);
+                    let (qs, qe) = line_after(text, ne);
                     if !matches!(
                         env_kind(bytes, qs, qe, want),
                         EnvLine::Pair | EnvLine::Comment

@@ -8,9 +8,112 @@
 /// The byte span of a block: one bit of a mask per byte.
 const BLOCK: usize = 64;
 
+/// How many keyword hits make a text worth a [`Newlines`] index.
+pub const INDEX_HITS: usize = 64;
+
+/// Every newline of a text: bit `i` of mask `k` for byte `64k + i`, built in one pass. A text
+/// dense with keyword hits asks for a line's bounds at every hit, walks the lines around each
+/// `.env` line and numbers every finding's line: each question used to build the 64-byte mask
+/// it needed (or call memchr), where here it reads one already made.
+pub struct Newlines {
+    masks: Vec<u64>,
+}
+
+impl Newlines {
+    pub fn new(bytes: &[u8]) -> Newlines {
+        let mut masks = Vec::with_capacity(bytes.len().div_ceil(BLOCK));
+        let whole = bytes.len() - bytes.len() % BLOCK;
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            unsafe { push_masks_avx2(&bytes[..whole], &mut masks) };
+        }
+        for block in bytes[masks.len() * BLOCK..whole].chunks_exact(BLOCK) {
+            masks.push(newline_mask(block));
+        }
+        if whole < bytes.len() {
+            masks.push(newline_mask_bytes(&bytes[whole..]));
+        }
+        Newlines { masks }
+    }
+
+    /// The first newline in `from..to` (of the text the index is of), as `memchr` finds it.
+    pub fn find(&self, from: usize, to: usize) -> Option<usize> {
+        if from >= to {
+            return None;
+        }
+        let mut k = from / BLOCK;
+        let mut m = self.masks[k] & (u64::MAX << (from % BLOCK));
+        loop {
+            if m != 0 {
+                let p = k * BLOCK + m.trailing_zeros() as usize;
+                return (p < to).then_some(p);
+            }
+            k += 1;
+            if k * BLOCK >= to {
+                return None;
+            }
+            m = self.masks[k];
+        }
+    }
+
+    /// The last newline in `from..to`, as `memrchr` finds it.
+    pub fn rfind(&self, from: usize, to: usize) -> Option<usize> {
+        if from >= to {
+            return None;
+        }
+        let last = to - 1;
+        let mut k = last / BLOCK;
+        let mut m = self.masks[k] & (u64::MAX >> (BLOCK - 1 - last % BLOCK));
+        loop {
+            if m != 0 {
+                let p = k * BLOCK + (BLOCK - 1) - m.leading_zeros() as usize;
+                return (p >= from).then_some(p);
+            }
+            if k * BLOCK <= from {
+                return None;
+            }
+            k -= 1;
+            m = self.masks[k];
+        }
+    }
+}
+
+/// Newline searches in a text, from its [`Newlines`] when it has one.
+#[derive(Clone, Copy)]
+pub struct Lines<'a> {
+    pub bytes: &'a [u8],
+    pub index: Option<&'a Newlines>,
+}
+
+impl<'a> Lines<'a> {
+    /// Searches of the text itself.
+    pub fn plain(bytes: &'a [u8]) -> Lines<'a> {
+        Lines { bytes, index: None }
+    }
+
+    /// [`find_newline`].
+    pub fn find(&self, from: usize, to: usize) -> Option<usize> {
+        match self.index {
+            Some(n) => n.find(from, to),
+            None => find_newline(self.bytes, from, to),
+        }
+    }
+
+    /// [`rfind_newline`].
+    pub fn rfind(&self, from: usize, to: usize) -> Option<usize> {
+        match self.index {
+            Some(n) => n.rfind(from, to),
+            None => rfind_newline(self.bytes, from, to),
+        }
+    }
+}
+
 /// Where the walk is. `locate` takes positions in increasing order.
 pub struct LineCursor<'a> {
     bytes: &'a [u8],
+    /// The text's newline masks, when it has them.
+    index: Option<&'a Newlines>,
     /// The start of the block not counted yet (a multiple of [`BLOCK`]).
     block: usize,
     /// The line (1-based) `block` is in, and where that line starts.
@@ -21,9 +124,10 @@ pub struct LineCursor<'a> {
 }
 
 impl<'a> LineCursor<'a> {
-    pub fn new(bytes: &'a [u8]) -> LineCursor<'a> {
+    pub fn new(lines: Lines<'a>) -> LineCursor<'a> {
         LineCursor {
-            bytes,
+            bytes: lines.bytes,
+            index: lines.index,
             block: 0,
             line: 1,
             line_start: 0,
@@ -40,7 +144,7 @@ impl<'a> LineCursor<'a> {
         }
         let m = match self.mask {
             Some(m) => m,
-            None => *self.mask.insert(newline_mask(&self.bytes[self.block..])),
+            None => *self.mask.insert(self.mask_at(self.block)),
         };
         let below = m & ((1u64 << (pos - self.block)) - 1);
         if below == 0 {
@@ -61,7 +165,11 @@ impl<'a> LineCursor<'a> {
             from += BLOCK;
         }
         let gap = &self.bytes[from..target];
-        if gap.len() >= 4 * BLOCK {
+        if let Some(index) = self.index {
+            for k in from / BLOCK..target / BLOCK {
+                self.count(index.masks[k], k * BLOCK);
+            }
+        } else if gap.len() >= 4 * BLOCK {
             // A long gap: memchr's vector passes beat a mask per block.
             self.line += memchr::memchr_iter(b'\n', gap).count();
             if let Some(i) = memchr::memrchr(b'\n', gap) {
@@ -73,6 +181,15 @@ impl<'a> LineCursor<'a> {
             }
         }
         self.block = target;
+    }
+
+    /// The newline mask of the block at `at`.
+    fn mask_at(&self, at: usize) -> u64 {
+        match self.index {
+            // (At the text's end, an empty block.)
+            Some(index) => index.masks.get(at / BLOCK).copied().unwrap_or(0),
+            None => newline_mask(&self.bytes[at..]),
+        }
     }
 
     /// Adds the newlines of the block at `at`, whose mask is `m`.
@@ -146,6 +263,29 @@ fn newline_mask(b: &[u8]) -> u64 {
     }
 }
 
+/// Pushes the newline mask of each 64-byte block of `bytes` (a whole number of them), two 32-byte
+/// compares a block.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn push_masks_avx2(bytes: &[u8], masks: &mut Vec<u64>) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    let nl = _mm256_set1_epi8(b'\n' as i8);
+    // One extend of known length (a push per block checked the capacity each time).
+    masks.extend(bytes.chunks_exact(BLOCK).map(|block| {
+        let half = |k: usize| {
+            // SAFETY: the block holds 64 bytes, and k is 0 or 32.
+            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(k).cast::<__m256i>()) };
+            u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl)) as u32)
+        };
+        half(0) | half(32) << 32
+    }));
+}
+
 /// [`newline_mask`] a byte at a time: the form for a short tail, and the tests' reference.
 fn newline_mask_bytes(b: &[u8]) -> u64 {
     b.iter()
@@ -201,11 +341,22 @@ mod tests {
             (&b"\n"[..], 200),
         ] {
             let text = rng.bytes(alphabet, len);
-            for step in [1, 3, 17, 63, 64, 65, 130, 300, 1100] {
-                let mut cur = LineCursor::new(&text);
+            let index = Newlines::new(&text);
+            for (step, indexed) in [1, 3, 17, 63, 64, 65, 130, 300, 1100]
+                .into_iter()
+                .flat_map(|s| [(s, false), (s, true)])
+            {
+                let mut cur = LineCursor::new(Lines {
+                    bytes: &text,
+                    index: indexed.then_some(&index),
+                });
                 let mut pos = rng.below(8);
                 while pos <= text.len() {
-                    assert_eq!(cur.locate(pos), by_bytes(&text, pos), "{len} {step} {pos}");
+                    assert_eq!(
+                        cur.locate(pos),
+                        by_bytes(&text, pos),
+                        "{len} {step} {pos} {indexed}"
+                    );
                     // Sometimes the same position again (two findings at one start).
                     if rng.below(4) != 0 {
                         pos += 1 + rng.below(step as u64);
@@ -226,6 +377,7 @@ mod tests {
         ] {
             let n = rng.below(len as u64);
             let text = rng.bytes(alphabet, n);
+            let index = Newlines::new(&text);
             for _ in 0..2000 {
                 let a = rng.below(text.len() as u64 + 1);
                 let b = rng.below(text.len() as u64 + 1);
@@ -240,6 +392,19 @@ mod tests {
                 assert_eq!(
                     rfind_newline(&text, from, to),
                     memchr::memrchr(b'\n', hay).map(|i| from + i),
+                    "{from}..{to} of {}",
+                    text.len()
+                );
+                // The same from the text's newline index.
+                assert_eq!(
+                    index.find(from, to),
+                    find_newline(&text, from, to),
+                    "{from}..{to} of {}",
+                    text.len()
+                );
+                assert_eq!(
+                    index.rfind(from, to),
+                    rfind_newline(&text, from, to),
                     "{from}..{to} of {}",
                     text.len()
                 );

@@ -800,6 +800,13 @@ impl Engine {
         let mut hits: Vec<(usize, usize, usize)> =
             Vec::with_capacity(detectors::presize(bytes.len(), 64));
         self.keywords.hits(bytes, &mut hits);
+        // A text dense with hits asks for many lines: its newlines are found once, up front (one
+        // pass, ~0.1 ms a MiB; a text with few hits asks too few questions to repay it).
+        let index = (hits.len() >= lines::INDEX_HITS).then(|| lines::Newlines::new(bytes));
+        let text_lines = lines::Lines {
+            bytes,
+            index: index.as_ref(),
+        };
         // Each hit's line, found once (hits on one line share it) for every pass that reads it.
         let mut hit_lines: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
         let mut last_line: Option<(usize, usize)> = None;
@@ -809,7 +816,7 @@ impl Engine {
         for &(start, end, k) in &hits {
             let line = match last_line {
                 Some(l) if start <= l.1 => l,
-                _ => *last_line.insert(detectors::line_bounds(bytes, start)),
+                _ => *last_line.insert(detectors::line_bounds(text_lines, start)),
             };
             hit_lines.push(line);
             for &t in &self.triggers[k] {
@@ -864,9 +871,9 @@ impl Engine {
         }
         detectors::digit_pii(self, bytes, &mut st);
         if self.infos[self.builtins.dotenv].enabled {
-            detectors::dotenv(self, bytes, &hits, &hit_lines, &mut st);
+            detectors::dotenv(self, text_lines, &hits, &hit_lines, &mut st);
         }
-        self.finish(bytes, st.found)
+        self.finish(text_lines, st.found)
     }
 
     /// Runs one catalogue rule from where its match must start, `off` bytes before a keyword hit
@@ -1072,7 +1079,8 @@ impl Engine {
     }
 
     /// Resolves overlaps, applies the allowlist, attaches box and line/column.
-    fn finish(&self, bytes: &[u8], mut raw: Vec<Raw>) -> Vec<Finding> {
+    fn finish(&self, text: lines::Lines, mut raw: Vec<Raw>) -> Vec<Finding> {
+        let bytes = text.bytes;
         // (Each pass over the findings is skipped when it can drop none.)
         if self.any_disabled {
             raw.retain(|r| self.infos[r.info].enabled);
@@ -1086,7 +1094,7 @@ impl Engine {
         // small raw findings, before they become findings).
         raw.sort_by_key(|r| (r.start, r.end));
         let mut out: Vec<Finding> = Vec::with_capacity(raw.len());
-        let mut lines = lines::LineCursor::new(bytes);
+        let mut lines = lines::LineCursor::new(text);
         for r in raw {
             let (line, line_start) = lines.locate(r.start);
             let info = &self.infos[r.info];
