@@ -839,3 +839,25 @@ fn versions_are_no_addresses_and_numbers_after_id_words_are_ids() {
         assert!(has(text, "credit_card"), "{text}");
     }
 }
+
+#[test]
+fn an_email_right_after_a_secret_is_found_and_url_credentials_are_no_email() {
+    let e = engine();
+    let text = "token ghp_8fK2mQ7vLx9pR3tZ1wY6nB4cD0hJ5sGaE2uV alice@northwind-mail.io";
+    let found = spans(&e, text);
+    assert_found(
+        &found,
+        &[
+            ("ghp_8fK2mQ7vLx9pR3tZ1wY6nB4cD0hJ5sGaE2uV", "github_token"),
+            ("alice@northwind-mail.io", "email"),
+        ],
+    );
+    for text in [
+        "DATABASE_URL=postgres://app:S3cretPa55-word@db01.northwind-mail.io:5432/app",
+        "redis://:s3cretPw9zz@cache.northwind-mail.io:6379",
+    ] {
+        let found = spans(&e, text);
+        assert!(found.iter().any(|f| f.1 == "url_password"), "{found:?}");
+        assert!(!found.iter().any(|f| f.1 == "email"), "{found:?}");
+    }
+}

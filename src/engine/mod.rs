@@ -850,9 +850,10 @@ impl Engine {
         // and keeping it out of the automaton keeps every keyword at least three bytes long.
         if self.infos[self.builtins.email].enabled {
             for at in memchr::memchr_iter(b'@', bytes) {
-                // An `@` inside a secret (the `user:pass@host` of a URL) makes no email: overlap
-                // resolution would drop it anyway.
-                if !st.overlaps_secret(at, at + 1) {
+                // An `@` inside or right after a secret (the `user:pass@host` of a URL) makes no
+                // email: its local part would overlap the secret, and overlap resolution would
+                // drop it anyway.
+                if !st.overlaps_secret(at.saturating_sub(1), at + 1) {
                     detectors::email(self, bytes, at, &mut st);
                 }
             }
