@@ -757,25 +757,40 @@ fn is_cmdlet(v: &[u8]) -> bool {
         && noun.iter().all(u8::is_ascii_alphabetic)
 }
 
+/// Calls and literals that wrap a string value (see [`unwrap_value`]).
+const WRAPPERS: &[&[u8]] = &[
+    b"[]byte(",
+    b"Buffer.from(",
+    b"SecretStr(",
+    b"SecretString(",
+    b"String::from(",
+    b"Secret::new(",
+    b"new String(",
+    b"String(",
+    b"str(",
+    b"bytes(",
+    b"ConvertTo-SecureString ",
+    b"b",
+];
+
 /// Calls and literals that wrap a string value: `[]byte("...")`, `b"..."`, `Buffer.from("...")`,
 /// `ConvertTo-SecureString "..."`. Returns where the quoted literal starts, if `line[v..]` opens
 /// with one of them.
 fn unwrap_value(line: &[u8], v: usize) -> Option<usize> {
-    const WRAPPERS: &[&[u8]] = &[
-        b"[]byte(",
-        b"Buffer.from(",
-        b"SecretStr(",
-        b"SecretString(",
-        b"String::from(",
-        b"Secret::new(",
-        b"new String(",
-        b"String(",
-        b"str(",
-        b"bytes(",
-        b"ConvertTo-SecureString ",
-        b"b",
-    ];
+    // The wrappers' first bytes, so that most values are passed over with one look.
+    const FIRST: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < WRAPPERS.len() {
+            t[WRAPPERS[i][0] as usize] = true;
+            i += 1;
+        }
+        t
+    };
     let rest = &line[v..];
+    if !FIRST[usize::from(*rest.first()?)] {
+        return None;
+    }
     let w = WRAPPERS.iter().find(|w| rest.starts_with(w))?;
     let q = skip_spaces(line, v + w.len());
     matches!(line.get(q), Some(b'"' | b'\'')).then_some(q)
@@ -1304,6 +1319,20 @@ fn find_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_wrapper_is_unwrapped() {
+        for w in WRAPPERS {
+            let w = std::str::from_utf8(w).unwrap();
+            for quote in ['"', '\''] {
+                let line = format!("{w}{quote}v4lue-x9{quote})");
+                assert_eq!(unwrap_value(line.as_bytes(), 0), Some(w.len()), "{line}");
+            }
+        }
+        for line in ["x\"v\"", "bx", "", "Strin(\"v\")", "c\"v\""] {
+            assert_eq!(unwrap_value(line.as_bytes(), 0), None, "{line}");
+        }
+    }
 
     #[test]
     fn a_bare_value_a_secret_covers_is_not_read_and_others_are() {
