@@ -580,15 +580,7 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
         m
     };
     // The bytes the prefixes open with: most values open with none of them.
-    const ENV_FIRST: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut i = 0;
-        while i < ENV_PREFIXES.len() {
-            t[ENV_PREFIXES[i][0] as usize] = true;
-            i += 1;
-        }
-        t
-    };
+    const ENV_FIRST: [bool; 256] = first_bytes(ENV_PREFIXES);
     let first = value[0].to_ascii_lowercase();
     if (ENV_FIRST[usize::from(first)] && ENV_PREFIXES.iter().any(|p| p[0] == first && starts(p)))
         || (n <= WORDS_MAX && WORDS.iter().any(|w| value.eq_ignore_ascii_case(w)))
@@ -757,6 +749,17 @@ fn is_cmdlet(v: &[u8]) -> bool {
         && noun.iter().all(u8::is_ascii_alphabetic)
 }
 
+/// The bytes that `words` (none empty) open with.
+const fn first_bytes(words: &[&[u8]]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < words.len() {
+        t[words[i][0] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
 /// Calls and literals that wrap a string value (see [`unwrap_value`]).
 const WRAPPERS: &[&[u8]] = &[
     b"[]byte(",
@@ -778,15 +781,7 @@ const WRAPPERS: &[&[u8]] = &[
 /// with one of them.
 fn unwrap_value(line: &[u8], v: usize) -> Option<usize> {
     // The wrappers' first bytes, so that most values are passed over with one look.
-    const FIRST: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut i = 0;
-        while i < WRAPPERS.len() {
-            t[WRAPPERS[i][0] as usize] = true;
-            i += 1;
-        }
-        t
-    };
+    const FIRST: [bool; 256] = first_bytes(WRAPPERS);
     let rest = &line[v..];
     if !FIRST[usize::from(*rest.first()?)] {
         return None;

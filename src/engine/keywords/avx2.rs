@@ -354,12 +354,8 @@ impl Scan<'_> {
                     _mm512_shuffle_epi8(table!(grp.hi[2]), hi2),
                 );
                 let r = _mm512_and_si512(r0, _mm512_and_si512(r1, r2));
-                let b = _mm512_test_epi8_mask(r, r) & valid;
-                if b != 0 {
-                    _mm512_storeu_si512(self.cand[g].as_mut_ptr().cast::<__m512i>(), r);
-                }
-                bits[g] = b;
-                any |= b;
+                bits[g] = self.keep_512(g, r, valid);
+                any |= bits[g];
             }
             self.report(p, &bits, any);
             if valid != u64::MAX {
@@ -401,12 +397,8 @@ impl Scan<'_> {
                     lookup!(grp.full[0], v0),
                     _mm512_and_si512(lookup!(grp.full[1], v1), lookup!(grp.full[2], v2)),
                 );
-                let b = _mm512_test_epi8_mask(r, r) & valid;
-                if b != 0 {
-                    _mm512_storeu_si512(self.cand[g].as_mut_ptr().cast::<__m512i>(), r);
-                }
-                bits[g] = b;
-                any |= b;
+                bits[g] = self.keep_512(g, r, valid);
+                any |= bits[g];
             }
             self.report(p, &bits, any);
             if valid != u64::MAX {
@@ -414,6 +406,21 @@ impl Scan<'_> {
             }
             p += 64;
         }
+    }
+
+    /// Group `g`'s candidates among a 64-position block's `valid` positions, from the buckets of
+    /// each position in `r`; the buckets are kept for [`Scan::report`] when there are any.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512BW.
+    #[target_feature(enable = "avx512bw")]
+    #[inline]
+    unsafe fn keep_512(&mut self, g: usize, r: __m512i, valid: u64) -> u64 {
+        let b = _mm512_test_epi8_mask(r, r) & valid;
+        if b != 0 {
+            _mm512_storeu_si512(self.cand[g].as_mut_ptr().cast::<__m512i>(), r);
+        }
+        b
     }
 
     /// Where the block of `width` positions at `p` reads its bytes (`width + 2` of them): the
