@@ -87,6 +87,9 @@ struct CompiledRule {
     /// Another: the bytes a secret group can hold, when every match ends with its secret group
     /// right after a byte no secret can hold (see [`tail_form`]).
     tail: Option<Box<ByteSet>>,
+    /// Another: the terminator bytes, when the pattern is the secret group after zero-width
+    /// assertions, then one terminator byte or the end (see [`term_form`]).
+    term: Option<Box<ByteSet>>,
     /// A walk that stands in for the anchored regex, when the whole match is the secret and the
     /// pattern is a plain sequence (see `token`).
     token: Option<token::TokenForm>,
@@ -442,6 +445,60 @@ fn tail_form(rule: &str, pattern: &str) -> Result<Option<Box<ByteSet>>, EngineEr
     Ok(ends_with_secret(&hir, &secret).then(|| Box::new(secret)))
 }
 
+/// The terminated form of a rule: `LOOKS (?P<s>S)(?:[T]|$)`, zero-width assertions, the secret
+/// group, then one byte of `T` or the end, where no match of `S` is empty or ends with a byte of
+/// `T` (the OpenAI key: `\b(?P<s>sk-...)(?:[^A-Za-z0-9_-]|$)`). The secret is then the match,
+/// less its last byte when that byte is in `T`: no capture engine, whose bounded backtracker
+/// cleared a visited set of the pattern's ~1,000 states by the span at every match. Returns `T`.
+fn term_form(rule: &str, pattern: &str) -> Result<Option<Box<ByteSet>>, EngineError> {
+    use regex_syntax::hir::{HirKind, Look};
+    let hir = parse_hir(rule, pattern)?;
+    let HirKind::Concat(items) = hir.kind() else {
+        return Ok(None);
+    };
+    let Some((last, rest)) = items.split_last() else {
+        return Ok(None);
+    };
+    let Some((group, lead)) = rest.split_last() else {
+        return Ok(None);
+    };
+    let mut groups = Vec::new();
+    collect_secret_captures(&hir, &mut groups);
+    if groups.len() != 1
+        || !is_secret_capture(group)
+        || !lead.iter().all(|h| matches!(h.kind(), HirKind::Look(_)))
+    {
+        return Ok(None);
+    }
+    let HirKind::Alternation(alts) = last.kind() else {
+        return Ok(None);
+    };
+    let mut term = Box::new([false; 256]);
+    let shape = match &alts[..] {
+        [a, b] => [(a, b), (b, a)].into_iter().any(|(class, end)| {
+            matches!(class.kind(), HirKind::Class(_))
+                && class.properties().maximum_len() == Some(1)
+                && all_bytes(class, &mut term)
+                && matches!(end.kind(), HirKind::Look(Look::End))
+        }),
+        _ => false,
+    };
+    let mut ends = [false; 256];
+    let ok = shape
+        && last_bytes(group, &mut ends) == Some(false)
+        && (0..256).all(|b| !(ends[b] && term[b]));
+    Ok(ok.then_some(term))
+}
+
+/// Where the secret of a terminated-form match `ms..me` ends (see [`term_form`]).
+fn term_end(hay: &[u8], ms: usize, me: usize, term: &ByteSet) -> usize {
+    if me > ms && term[usize::from(hay[me - 1])] {
+        me - 1
+    } else {
+        me
+    }
+}
+
 fn collect_secret_captures<'h>(
     h: &'h regex_syntax::hir::Hir,
     out: &mut Vec<&'h regex_syntax::hir::Hir>,
@@ -616,6 +673,11 @@ impl Engine {
             } else {
                 tail_form(&spec.id, &pattern)?
             };
+            let term = if secret_groups.is_empty() || split.is_some() || tail.is_some() {
+                None
+            } else {
+                term_form(&spec.id, &pattern)?
+            };
             let token = if anchored.is_some() && secret_groups.is_empty() {
                 token::TokenForm::of(&parse_hir(&spec.id, &pattern)?)
             } else {
@@ -645,6 +707,7 @@ impl Engine {
                 anchored,
                 split,
                 tail,
+                term,
                 token,
                 back,
             });
@@ -801,7 +864,8 @@ impl Engine {
             Vec::with_capacity(detectors::presize(bytes.len(), 64));
         self.keywords.hits(bytes, &mut hits);
         // A text dense with hits asks for many lines: its newlines are found once, up front (one
-        // pass, ~0.1 ms a MiB; a text with few hits asks too few questions to repay it).
+        // pass, ~0.15M instructions a MiB; a text with few hits asks too few questions to repay
+        // it).
         let index = (hits.len() >= lines::INDEX_HITS).then(|| lines::Newlines::new(bytes));
         let text_lines = lines::Lines {
             bytes,
@@ -914,13 +978,14 @@ impl Engine {
             let input = Input::new(&bytes[..we])
                 .range(start..we)
                 .anchored(regex_automata::Anchored::Yes);
-            if a.secret_groups.is_empty() || rule.tail.is_some() {
+            if a.secret_groups.is_empty() || rule.tail.is_some() || rule.term.is_some() {
                 let Some(m) = a.regex.search(&input) else {
                     return;
                 };
-                match &rule.tail {
-                    Some(secret) => (tail_start(bytes, m.start(), m.end(), secret), m.end()),
-                    None => (m.start(), m.end()),
+                match (&rule.tail, &rule.term) {
+                    (Some(secret), _) => (tail_start(bytes, m.start(), m.end(), secret), m.end()),
+                    (None, Some(term)) => (m.start(), term_end(bytes, m.start(), m.end(), term)),
+                    (None, None) => (m.start(), m.end()),
                 }
             } else {
                 let mut caps = a.regex.create_captures();
@@ -1023,7 +1088,10 @@ impl Engine {
         st.scanned_until[r] = we;
         // Without captures when the secret is the whole match or the split or tail form can place
         // it.
-        let plain = rule.secret_groups.is_empty() || rule.split.is_some() || rule.tail.is_some();
+        let plain = rule.secret_groups.is_empty()
+            || rule.split.is_some()
+            || rule.tail.is_some()
+            || rule.term.is_some();
         let window = &bytes[ws..we];
         // Capture slots are an allocation: made only when a match needs them.
         let mut locs = None;
@@ -1051,12 +1119,16 @@ impl Engine {
                     .unwrap_or((whole.start(), whole.end()))
             };
             let (ms, me) = match (&rule.split, plain) {
-                (None, true) => match &rule.tail {
-                    Some(secret) => (
+                (None, true) => match (&rule.tail, &rule.term) {
+                    (Some(secret), _) => (
                         tail_start(window, whole.start(), whole.end(), secret),
                         whole.end(),
                     ),
-                    None => (whole.start(), whole.end()),
+                    (None, Some(term)) => (
+                        whole.start(),
+                        term_end(window, whole.start(), whole.end(), term),
+                    ),
+                    (None, None) => (whole.start(), whole.end()),
                 },
                 (None, false) => group(locs.get_or_insert_with(new_locs)),
                 (Some(split), _) => match split.locate(window, whole.start(), whole.end()) {
@@ -1401,6 +1473,59 @@ mod tests {
         ] {
             assert!(with_split.iter().any(|x| x == id), "{id}: {with_split:?}");
         }
+    }
+
+    #[test]
+    fn terminated_rules_locate_what_the_capture_engine_finds() {
+        let e = Engine::with_default_policy();
+        let with_term: Vec<String> = e
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let term = rule.term.as_ref()?;
+                Some(check_against_captures(&e, rule, |hay, ms, me| {
+                    Some((ms, term_end(hay, ms, me, term)))
+                }))
+            })
+            .collect();
+        assert!(
+            with_term.iter().any(|x| x == "openai_api_key"),
+            "{with_term:?}"
+        );
+        // At the end of the text (the `$` branch), the secret is the whole match.
+        let rule = e
+            .rules
+            .iter()
+            .find(|r| e.infos[r.info].id == "openai_api_key")
+            .unwrap();
+        let key = "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";
+        for text in [key.to_string(), format!("{key}\n"), format!("{key}.")] {
+            let m = rule.regex.find(text.as_bytes()).unwrap();
+            let end = term_end(
+                text.as_bytes(),
+                m.start(),
+                m.end(),
+                rule.term.as_ref().unwrap(),
+            );
+            assert_eq!(&text[m.start()..end], key, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn term_form_needs_the_secret_then_one_terminator_or_the_end() {
+        let has = |p: &str| term_form("t", p).unwrap().is_some();
+        assert!(has(r"\b(?P<s>sk-[a-z0-9]{20})(?:[^a-z0-9]|$)"));
+        assert!(has(r"(?P<s>k[A-Z]+)(?:$|[ ;])"));
+        // The secret may end with a terminator byte: the last byte would be ambiguous.
+        assert!(!has(r"\b(?P<s>sk-[a-z0-9 ]{20})(?:[ ;]|$)"));
+        // Two bytes after the group, bytes before it, or no end branch.
+        assert!(!has(r"(?P<s>k[A-Z]+)(?:[ ;]{2}|$)"));
+        assert!(!has(r"x(?P<s>k[A-Z]+)(?:[ ;]|$)"));
+        assert!(!has(r"(?P<s>k[A-Z]+)[ ;]"));
+        // A secret that may be empty.
+        assert!(!has(r"(?P<s>[A-Z]*)(?:[ ;]|$)"));
+        // Two secret groups.
+        assert!(!has(r"(?P<s>k[A-Z]+)(?:[ ;]|$)(?P<s2>x)?"));
     }
 
     #[test]
