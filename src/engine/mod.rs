@@ -1524,8 +1524,9 @@ mod tests {
         assert!(!has(r"(?P<s>k[A-Z]+)[ ;]"));
         // A secret that may be empty.
         assert!(!has(r"(?P<s>[A-Z]*)(?:[ ;]|$)"));
-        // Two secret groups.
-        assert!(!has(r"(?P<s>k[A-Z]+)(?:[ ;]|$)(?P<s2>x)?"));
+        // Two secret groups, or an item after the terminator.
+        assert!(!has(r"(?P<s>k[A-Z]+(?P<s2>x)?)(?:[ ;]|$)"));
+        assert!(!has(r"(?P<s>k[A-Z]+)(?:[ ;]|$)x?"));
     }
 
     #[test]
