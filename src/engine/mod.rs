@@ -101,6 +101,18 @@ struct CompiledRule {
 /// A set of bytes.
 type ByteSet = [bool; 256];
 
+impl CompiledRule {
+    /// The secret span of a match `ms..me` of `hay` found without captures: its tail (tail
+    /// form), the match less its terminator (terminated form), or the whole match.
+    fn plain_secret(&self, hay: &[u8], ms: usize, me: usize) -> (usize, usize) {
+        match (&self.tail, &self.term) {
+            (Some(secret), _) => (tail_start(hay, ms, me, secret), me),
+            (None, Some(term)) => (ms, term_end(hay, ms, me, term)),
+            (None, None) => (ms, me),
+        }
+    }
+}
+
 /// A pattern `P(?P<s>S)T` with no top-level alternation and a fixed-length `T`. Given a match
 /// `ms..me` (found without captures), the secret is `gs..me - len(T)`, where `gs` is where `P`'s
 /// own preferred match from `ms` ends, provided `S T` matches from `gs` (and then ends at `me`).
@@ -982,11 +994,7 @@ impl Engine {
                 let Some(m) = a.regex.search(&input) else {
                     return;
                 };
-                match (&rule.tail, &rule.term) {
-                    (Some(secret), _) => (tail_start(bytes, m.start(), m.end(), secret), m.end()),
-                    (None, Some(term)) => (m.start(), term_end(bytes, m.start(), m.end(), term)),
-                    (None, None) => (m.start(), m.end()),
-                }
+                rule.plain_secret(bytes, m.start(), m.end())
             } else {
                 let mut caps = a.regex.create_captures();
                 a.regex.search_captures(&input, &mut caps);
@@ -1119,17 +1127,7 @@ impl Engine {
                     .unwrap_or((whole.start(), whole.end()))
             };
             let (ms, me) = match (&rule.split, plain) {
-                (None, true) => match (&rule.tail, &rule.term) {
-                    (Some(secret), _) => (
-                        tail_start(window, whole.start(), whole.end(), secret),
-                        whole.end(),
-                    ),
-                    (None, Some(term)) => (
-                        whole.start(),
-                        term_end(window, whole.start(), whole.end(), term),
-                    ),
-                    (None, None) => (whole.start(), whole.end()),
-                },
+                (None, true) => rule.plain_secret(window, whole.start(), whole.end()),
                 (None, false) => group(locs.get_or_insert_with(new_locs)),
                 (Some(split), _) => match split.locate(window, whole.start(), whole.end()) {
                     Some(span) => span,
