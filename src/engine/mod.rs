@@ -7,6 +7,7 @@
 //! digits and runs those checks near them. Codenames and policy domains, which are
 //! case-insensitive, get a second small automaton that exists only when the policy declares some.
 
+mod byteclass;
 pub mod catalogue;
 mod detectors;
 mod generic;

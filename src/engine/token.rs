@@ -12,6 +12,7 @@
 //! that may give back is followed by more items, so the giving back is one loop, never a nested
 //! one.
 
+use super::byteclass::ByteClass;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 /// A set of bytes.
@@ -23,13 +24,13 @@ enum Item {
     /// `min..=max` bytes of the set; `settled` when the next item can start with none of them
     /// (so the longest run is the only one that can match).
     Class {
-        set: Box<ByteSet>,
+        set: Box<ByteClass>,
         min: usize,
         max: usize,
         settled: bool,
         /// The bytes the next item (past any marks) can start with, when it must take one: a
         /// class that gives back need only stop where one of them is.
-        next: Option<Box<ByteSet>>,
+        next: Option<Box<ByteClass>>,
     },
     /// `\b` (ASCII): a word byte on one side only.
     Boundary,
@@ -114,13 +115,15 @@ impl TokenForm {
         else {
             return None;
         };
-        let k0 = usize::from(*keyword.first()?);
-        (k.len() == 1 && *k[0] == *keyword && !run[k0] && *max < usize::MAX).then(|| BackStart {
-            boundary,
-            first: first.clone(),
-            run: run.clone(),
-            min: *min,
-            max: *max,
+        let k0 = *keyword.first()?;
+        (k.len() == 1 && *k[0] == *keyword && !run.contains(k0) && *max < usize::MAX).then(|| {
+            BackStart {
+                boundary,
+                first: Box::new(*first.table()),
+                run: Box::new(*run.table()),
+                min: *min,
+                max: *max,
+            }
         })
     }
 }
@@ -158,7 +161,7 @@ fn settle(items: &mut [Item]) {
                 lits.iter().for_each(|l| f[usize::from(l[0])] = true);
                 Some(f)
             }
-            Item::Class { set, min, .. } if *min >= 1 => Some(**set),
+            Item::Class { set, min, .. } if *min >= 1 => Some(*set.table()),
             _ => None,
         };
         if let (
@@ -168,8 +171,8 @@ fn settle(items: &mut [Item]) {
             Some(f),
         ) = (&mut items[w[0]], firsts)
         {
-            *settled = (0..256).all(|b| !(set[b] && f[b]));
-            *next = Some(Box::new(f));
+            *settled = (0..256).all(|b| !(set.table()[b] && f[b]));
+            *next = Some(Box::new(ByteClass::new(&f)));
         }
     }
 }
@@ -179,7 +182,7 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
         HirKind::Empty => {}
         HirKind::Literal(l) => out.push(Item::Lits(vec![l.0.clone()])),
         HirKind::Class(c) => out.push(Item::Class {
-            set: class_set(c)?,
+            set: Box::new(ByteClass::new(&*class_set(c)?)),
             min: 1,
             max: 1,
             settled: false,
@@ -225,7 +228,7 @@ fn flatten(h: &Hir, out: &mut Vec<Item>) -> Option<()> {
                 _ => return None,
             };
             out.push(Item::Class {
-                set,
+                set: Box::new(ByteClass::new(&set)),
                 min: usize::try_from(r.min).ok()?,
                 max: r
                     .max
@@ -290,7 +293,7 @@ fn is_word(b: u8) -> bool {
 fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> Option<usize> {
     // The item after the class that may give back, the shortest end the class may have, the end
     // it has now, and the bytes the next item can start with.
-    let mut back: Option<(usize, usize, usize, Option<&ByteSet>)> = None;
+    let mut back: Option<(usize, usize, usize, Option<&ByteClass>)> = None;
     let mut i = 0;
     while let Some(item) = items.get(i) {
         let next = match item {
@@ -312,11 +315,7 @@ fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> O
                 next,
             } => {
                 let stop = hay.len().min(pos.saturating_add(*max));
-                let run = &hay[pos..stop];
-                let took = run
-                    .iter()
-                    .position(|&b| !set[usize::from(b)])
-                    .unwrap_or(run.len());
+                let took = set.run(hay, pos, stop);
                 if took < *min {
                     None
                 } else {
@@ -352,12 +351,10 @@ fn walk(items: &[Item], hay: &[u8], mut pos: usize, marks: &mut [usize; 2]) -> O
             // item cannot start (it would fail there at once). With none left to give, no match.
             None => match back {
                 Some((after, shortest, end, next)) if end > shortest => {
-                    let mut p = end - 1;
-                    if let Some(f) = next {
-                        while p > shortest && !f[usize::from(hay[p])] {
-                            p -= 1;
-                        }
-                    }
+                    let p = match next {
+                        Some(f) => f.rfind_above(hay, shortest, end - 1),
+                        None => end - 1,
+                    };
                     back = Some((after, shortest, p, next));
                     pos = p;
                     i = after;
