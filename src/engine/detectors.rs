@@ -234,7 +234,10 @@ const FILE_TLDS: &[&str] = &[
 ];
 
 fn is_local_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b >= 0x80 || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+    const LOCAL: [bool; 256] = byte_table!(b => b.is_ascii_alphanumeric()
+        || b >= 0x80
+        || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-'));
+    LOCAL[usize::from(b)]
 }
 
 /// Login names that, before an `@`, make `name@host` an SSH/SCP target rather than a mailbox.
@@ -261,7 +264,8 @@ const SYSTEM_ACCOUNTS: &[&str] = &[
 ];
 
 fn is_host_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
+    const HOST: [bool; 256] = byte_table!(b => b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    HOST[usize::from(b)]
 }
 
 /// Whether a line holds an ssh-family command or URL (`ssh `, `scp `, `sftp `, `rsync `, `ssh://`,
@@ -830,7 +834,8 @@ fn digits_into<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
 }
 
 const fn is_cluster_byte(b: u8) -> bool {
-    b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+')
+    const CLUSTER: [bool; 256] = byte_table!(b => b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+'));
+    CLUSTER[b as usize]
 }
 
 /// Finds runs of digits and separators holding at least nine digits, and runs the digit-shaped PII
@@ -2630,8 +2635,9 @@ fn env_line(bytes: &[u8], ls: usize, le: usize) -> Option<((usize, usize), (usiz
     if i >= le || !bytes[i].is_ascii_uppercase() {
         return None;
     }
-    while i < le && (bytes[i].is_ascii_uppercase() || bytes[i].is_ascii_digit() || bytes[i] == b'_')
-    {
+    const KEY: [bool; 256] =
+        byte_table!(b => b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    while i < le && KEY[usize::from(bytes[i])] {
         i += 1;
     }
     if i >= le || bytes[i] != b'=' {

@@ -14,7 +14,9 @@ use super::validators::{
 use super::{Engine, Raw};
 
 fn is_key_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+    const KEY: [bool; 256] =
+        byte_table!(b => b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    KEY[usize::from(b)]
 }
 
 /// A key split into lowercase words at `_ . -` and camelCase boundaries, on the stack: keys are

@@ -7,6 +7,21 @@
 //! digits and runs those checks near them. Codenames and policy domains, which are
 //! case-insensitive, get a second small automaton that exists only when the policy declares some.
 
+/// A 256-entry table of the bytes for which `$e` holds (`$b` names the byte): one load, where a
+/// chain of range tests takes a branch per test and mispredicts them on mixed text.
+macro_rules! byte_table {
+    ($b:ident => $e:expr) => {{
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let $b = i as u8;
+            t[i] = $e;
+            i += 1;
+        }
+        t
+    }};
+}
+
 mod byteclass;
 pub mod catalogue;
 mod detectors;
