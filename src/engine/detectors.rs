@@ -2969,86 +2969,71 @@ fn class(c: Category) -> u8 {
 }
 
 /// Within a class of categories, overlapping findings keep the highest priority (then the longest);
-/// an email inside a secret (the `user:pass@host` of a URL) is dropped.
-pub fn resolve_overlaps(infos: &[RuleInfo], raw: Vec<Raw>, email: usize) -> Vec<Raw> {
+/// an email inside a secret (the `user:pass@host` of a URL) is dropped. The findings come back in
+/// text order: by start, then end, then class.
+pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> Vec<Raw> {
     if raw.len() <= 1 {
         return raw;
     }
-    let rank = |r: &Raw| (infos[r.info].priority, r.end - r.start);
-    // Class first, then start and end. The passes push findings of all classes interleaved but
-    // each class mostly in text order: split by class (stable), then each class is a few sorted
-    // runs that a stable sort merges. Equal keys keep the order the passes found them in. The
-    // split counts the classes first and places each finding once, in one buffer.
     let class_of = |r: &Raw| usize::from(class(infos[r.info].category));
-    let mut counts = [0usize; 4];
-    for r in &raw {
-        counts[class_of(r)] += 1;
-    }
-    let mut next = [0usize; 4];
-    for c in 1..4 {
-        next[c] = next[c - 1] + counts[c - 1];
-    }
-    let mut split = vec![raw[0]; raw.len()];
-    for r in &raw {
-        let c = class_of(r);
-        split[next[c]] = *r;
-        next[c] += 1;
-    }
-    // `next` now holds each class's end.
-    let mut from = 0;
-    for end in next {
-        split[from..end].sort_by_key(|r| (r.start, r.end));
-        from = end;
-    }
-    let mut raw = split;
-    // Sweep each class in start order, one cluster of transitively overlapping findings at a time;
-    // inside a cluster (small), pick greedily by rank. Kept findings are written back in place.
-    let mut kept_len = 0;
-    let mut cluster: Vec<Raw> = Vec::new();
-    let mut i = 0;
-    while i < raw.len() {
-        let c = class(infos[raw[i].info].category);
-        let mut j = i + 1;
-        let mut reach = raw[i].end;
-        while j < raw.len() && class(infos[raw[j].info].category) == c && raw[j].start < reach {
-            reach = reach.max(raw[j].end);
-            j += 1;
-        }
-        if j == i + 1 {
-            raw[kept_len] = raw[i];
-            kept_len += 1;
-        } else {
-            cluster.clear();
-            cluster.extend_from_slice(&raw[i..j]);
-            cluster.sort_by(|a, b| rank(b).cmp(&rank(a)).then(a.start.cmp(&b.start)));
-            // Kept members go to raw[kept_len..], which lies before raw[j..]: nothing unread is
-            // overwritten.
-            let first = kept_len;
-            for &r in &cluster {
-                if raw[first..kept_len]
+    let rank = |r: &Raw| (infos[r.info].priority, r.end - r.start);
+    // One stable sort into the order the findings leave in: each pass pushes its findings in
+    // text order, so this merges a few sorted runs, and equal ones keep the order the passes
+    // found them in. Each class's findings are then in order among themselves too.
+    raw.sort_by_key(|r| (r.start, r.end, class_of(r)));
+    // Sweep each class in start order, one cluster of transitively overlapping findings at a time
+    // (the classes side by side, each with its open cluster); inside a cluster (small), pick
+    // greedily by rank. Dropped findings are marked, then taken out in one pass, which keeps the
+    // order.
+    let mut keep = vec![true; raw.len()];
+    let mut open: [Vec<usize>; 4] = Default::default();
+    let mut reach = [0usize; 4];
+    let mut settle = |cluster: &mut Vec<usize>, raw: &[Raw]| {
+        if cluster.len() > 1 {
+            cluster.sort_by(|&a, &b| {
+                rank(&raw[b])
+                    .cmp(&rank(&raw[a]))
+                    .then(raw[a].start.cmp(&raw[b].start))
+            });
+            let mut kept: Vec<usize> = Vec::with_capacity(cluster.len());
+            for &i in cluster.iter() {
+                let r = &raw[i];
+                if kept
                     .iter()
-                    .all(|k| k.end <= r.start || r.end <= k.start)
+                    .all(|&k| raw[k].end <= r.start || r.end <= raw[k].start)
                 {
-                    raw[kept_len] = r;
-                    kept_len += 1;
+                    kept.push(i);
+                } else {
+                    keep[i] = false;
                 }
             }
         }
-        i = j;
+        cluster.clear();
+    };
+    for (i, r) in raw.iter().enumerate() {
+        let c = class_of(r);
+        if open[c].is_empty() || r.start >= reach[c] {
+            settle(&mut open[c], &raw);
+            reach[c] = r.end;
+        } else {
+            reach[c] = reach[c].max(r.end);
+        }
+        open[c].push(i);
     }
-    raw.truncate(kept_len);
+    for cluster in &mut open {
+        settle(cluster, &raw);
+    }
+    let mut flags = keep.iter();
+    raw.retain(|_| *flags.next().expect("a flag per finding"));
     let mut out = raw;
     // Emails inside secrets go.
-    let mut secrets: Vec<(usize, usize)> = out
+    // (Secrets and emails both in text order, as `out` is.)
+    let secrets: Vec<(usize, usize)> = out
         .iter()
         .filter(|r| class(infos[r.info].category) == 0)
         .map(|r| (r.start, r.end))
         .collect();
     if !secrets.is_empty() {
-        if !secrets.is_sorted() {
-            secrets.sort();
-        }
-        // The emails come in text order (one class, sorted).
         let mut at = Rising::default();
         out.retain(|r| {
             if r.info != email {
@@ -3059,4 +3044,107 @@ pub fn resolve_overlaps(infos: &[RuleInfo], raw: Vec<Raw>, email: usize) -> Vec<
         });
     }
     out
+}
+
+#[cfg(test)]
+mod overlap_tests {
+    use super::super::{Category, RuleInfo, TestRng};
+    use super::{class, resolve_overlaps, Raw};
+    use crate::types::Verdict;
+
+    /// The rule as stated, one class at a time: the class's findings by start (a stable sort),
+    /// cut where no finding reaches the next; in each cluster, greedily by priority then length
+    /// (then start); then emails that overlap a kept secret go; all in text order (start, end,
+    /// class).
+    fn reference(infos: &[RuleInfo], raw: &[Raw], email: usize) -> Vec<(usize, usize, usize)> {
+        let rank = |r: &Raw| (infos[r.info].priority, r.end - r.start);
+        let mut kept: Vec<Raw> = Vec::new();
+        for c in 0..4 {
+            let mut v: Vec<Raw> = raw
+                .iter()
+                .filter(|r| usize::from(class(infos[r.info].category)) == c)
+                .copied()
+                .collect();
+            v.sort_by_key(|r| (r.start, r.end));
+            let mut i = 0;
+            while i < v.len() {
+                let (mut j, mut reach) = (i + 1, v[i].end);
+                while j < v.len() && v[j].start < reach {
+                    reach = reach.max(v[j].end);
+                    j += 1;
+                }
+                let mut cluster = v[i..j].to_vec();
+                cluster.sort_by(|a, b| rank(b).cmp(&rank(a)).then(a.start.cmp(&b.start)));
+                let mut chosen: Vec<Raw> = Vec::new();
+                for r in cluster {
+                    if chosen.iter().all(|k| k.end <= r.start || r.end <= k.start) {
+                        chosen.push(r);
+                    }
+                }
+                kept.extend(chosen);
+                i = j;
+            }
+        }
+        let secrets: Vec<Raw> = kept
+            .iter()
+            .filter(|r| class(infos[r.info].category) == 0)
+            .copied()
+            .collect();
+        kept.retain(|r| {
+            r.info != email || !secrets.iter().any(|s| s.start < r.end && r.start < s.end)
+        });
+        let mut out: Vec<(usize, usize, usize)> =
+            kept.iter().map(|r| (r.start, r.end, r.info)).collect();
+        out.sort_by_key(|&(s, e, info)| (s, e, class(infos[info].category)));
+        out
+    }
+
+    #[test]
+    fn overlaps_resolve_as_the_rule_states_them() {
+        let info = |category, priority| RuleInfo {
+            id: "t",
+            category,
+            verdict: Verdict::Never,
+            priority,
+            enabled: true,
+        };
+        // Every class, priorities that tie and that differ; info 4 is the email rule.
+        let infos = vec![
+            info(Category::Secret, 1),
+            info(Category::Secret, 3),
+            info(Category::PrivateKey, 2),
+            info(Category::Pii, 0),
+            info(Category::Pii, 0),
+            info(Category::Pii, 2),
+            info(Category::Internal, 1),
+            info(Category::Dotenv, 0),
+        ];
+        let email = 4;
+        let mut rng = TestRng::new(0x0e1a_95ed);
+        for _ in 0..20_000 {
+            let n = rng.below(24);
+            let mut raw: Vec<Raw> = Vec::new();
+            // Runs in text order, as the passes push them, and some strays.
+            let mut at = 0;
+            for _ in 0..n {
+                if rng.below(4) == 0 {
+                    at = rng.below(80);
+                }
+                let start = at + rng.below(6);
+                let end = start + 1 + rng.below(12);
+                at = start;
+                raw.push(Raw {
+                    info: rng.below(infos.len() as u64),
+                    start,
+                    end,
+                });
+            }
+            let want = reference(&infos, &raw, email);
+            let got: Vec<(usize, usize, usize)> = resolve_overlaps(&infos, raw.clone(), email)
+                .iter()
+                .map(|r| (r.start, r.end, r.info))
+                .collect();
+            assert_eq!(got, want, "{raw:?}");
+        }
+    }
 }

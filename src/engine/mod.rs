@@ -1177,9 +1177,7 @@ impl Engine {
         if !self.policy.allowlist.is_empty() {
             raw.retain(|r| !self.allowlisted(&bytes[r.start..r.end]));
         }
-        // One sorted run per class of categories: a merge, not a sort from scratch (and on the
-        // small raw findings, before they become findings).
-        raw.sort_by_key(|r| (r.start, r.end));
+        // (In text order, as `resolve_overlaps` leaves them.)
         let mut out: Vec<Finding> = Vec::with_capacity(raw.len());
         let mut lines = lines::LineCursor::new(text);
         for r in raw {
