@@ -862,8 +862,11 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
             None => Some((s, e2)),
         };
     };
-    // Only the regions around hot words get the byte-by-byte look,
-    hot_words(bytes, |i| add(i.saturating_sub(16), i + 8, st));
+    // Only the regions around hot words get the byte-by-byte look (16 bytes before a word, 8
+    // after: a group's regions meet),
+    hot_words(bytes, |first, last| {
+        add(first.saturating_sub(16), last + 8, st)
+    });
     // and the last partial word, whatever it holds.
     if !n.is_multiple_of(8) {
         add((n - n % 8).saturating_sub(16), n, st);
@@ -876,14 +879,16 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
     }
 }
 
-/// Calls `hot` with the start of each aligned 8-byte word of `bytes` that, with the two words
-/// before it, holds nine digits or more, in order. Every real card, SSN, phone or IBAN has at least
+/// Calls `hot(first, last)` with the starts of the first and last word of groups of hot words,
+/// in order: an aligned 8-byte word of `bytes` is hot when, with the two words before it, it holds
+/// nine digits or more, and hot words at most three words apart may share a group (the regions
+/// the caller gives them, 16 bytes before a word and 8 after, meet). Every real card, SSN, phone or IBAN has at least
 /// nine digits within 24 bytes, so it makes some word hot. (The last partial word is the caller's.)
 ///
 /// This pass reads every byte of every text, so with AVX2 the digits of a 64-byte block are
 /// found by two vector compares and a byte-lane popcount (~0.4 instructions a byte, where the
 /// 8-byte SWAR count took ~2.3).
-fn hot_words(bytes: &[u8], hot: impl FnMut(usize)) {
+fn hot_words(bytes: &[u8], hot: impl FnMut(usize, usize)) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
@@ -893,7 +898,7 @@ fn hot_words(bytes: &[u8], hot: impl FnMut(usize)) {
 }
 
 /// [`hot_words`] eight bytes at a time, in plain integers.
-fn hot_words_swar(bytes: &[u8], hot: impl FnMut(usize)) {
+fn hot_words_swar(bytes: &[u8], hot: impl FnMut(usize, usize)) {
     hot_words_in(bytes, hot, |block| {
         let mut counts = 0u64;
         for (k, w) in block.chunks_exact(8).enumerate() {
@@ -910,7 +915,7 @@ fn hot_words_swar(bytes: &[u8], hot: impl FnMut(usize)) {
 /// The CPU must have AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn hot_words_avx2(bytes: &[u8], hot: impl FnMut(usize)) {
+unsafe fn hot_words_avx2(bytes: &[u8], hot: impl FnMut(usize, usize)) {
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8,
         _mm256_min_epu8, _mm256_movemask_epi8, _mm256_set1_epi8,
@@ -937,21 +942,33 @@ unsafe fn hot_words_avx2(bytes: &[u8], hot: impl FnMut(usize)) {
 /// The body of [`hot_words`], given `counts`: the digit counts of a 64-byte block's eight words,
 /// one per byte lane.
 #[inline(always)]
-fn hot_words_in(bytes: &[u8], mut hot: impl FnMut(usize), counts: impl Fn(&[u8]) -> u64) {
+fn hot_words_in(bytes: &[u8], mut hot: impl FnMut(usize, usize), counts: impl Fn(&[u8]) -> u64) {
     let n = bytes.len();
     // Sixty-four bytes at a time: the eight word counts side by side in the lanes of one u64, and
-    // the three-word sums of all eight at once, with no branch per word. Only a block where some
-    // sum reaches nine looks at its lanes one by one.
+    // the three-word sums of all eight at once, with no branch per word. A block where some sum
+    // reaches nine reports its groups (most often one: a number's digits make neighbouring words
+    // hot), where a call per word cost a branch that mispredicts on the count.
     let mut i = 0;
     let mut prev = 0u64;
     while i + 64 <= n {
         let counts = counts(&bytes[i..i + 64]);
         let sums = counts + ((counts << 8) | (prev >> 56)) + ((counts << 16) | (prev >> 48));
         // Each sum is at most 24: adding 0x77 sets a lane's high bit exactly when it is 9 or more.
-        let mut nine = sums.wrapping_add(0x7777_7777_7777_7777) & 0x8080_8080_8080_8080;
-        while nine != 0 {
-            hot(i + 8 * (nine.trailing_zeros() as usize / 8));
-            nine &= nine - 1;
+        let nine = sums.wrapping_add(0x7777_7777_7777_7777) & 0x8080_8080_8080_8080;
+        if nine != 0 {
+            // Bit k: word k is hot (the lanes' high bits gathered by one multiply: each lands
+            // alone in the top byte).
+            let hot_lanes = ((nine >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+            // Gaps of one or two cold words between hot ones are filled: one group.
+            let (l, r) = (hot_lanes << 1, hot_lanes >> 1);
+            let mut groups = hot_lanes | (l & r) | (l & (hot_lanes >> 2)) | ((hot_lanes << 2) & r);
+            groups &= 0xff;
+            while groups != 0 {
+                let first = groups.trailing_zeros();
+                let len = (groups >> first).trailing_ones();
+                hot(i + 8 * first as usize, i + 8 * (first + len - 1) as usize);
+                groups &= !(((1u32 << len) - 1) << first);
+            }
         }
         prev = counts;
         i += 64;
@@ -961,7 +978,7 @@ fn hot_words_in(bytes: &[u8], mut hot: impl FnMut(usize), counts: impl Fn(&[u8])
         let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         let c = digit_count(w);
         if c + c1 + c2 >= 9 {
-            hot(i);
+            hot(i, i);
         }
         (c2, c1) = (c1, c);
         i += 8;
@@ -1425,9 +1442,9 @@ mod hot_words_tests {
                 })
                 .collect();
             let mut got = Vec::new();
-            super::hot_words(&bytes, |i| got.push(i));
+            super::hot_words(&bytes, |f, l| got.push((f, l)));
             let mut swar = Vec::new();
-            super::hot_words_swar(&bytes, |i| swar.push(i));
+            super::hot_words_swar(&bytes, |f, l| swar.push((f, l)));
             assert_eq!(got, swar, "round {round}, length {len}");
             let mut want = Vec::new();
             let counts: Vec<usize> = bytes
@@ -1440,7 +1457,36 @@ mod hot_words_tests {
                     want.push(8 * k);
                 }
             }
-            assert_eq!(got, want, "round {round}, length {len}");
+            // Each group opens and closes on a hot word, holds every hot word between, and
+            // groups come in order: together they name every hot word.
+            let mut named = Vec::new();
+            for &(f, l) in &got {
+                assert!(
+                    want.contains(&f) && want.contains(&l),
+                    "round {round}: {f}..{l}"
+                );
+                assert!(named.last().is_none_or(|&p| p < f), "round {round}: order");
+                named.extend(want.iter().copied().filter(|&w| f <= w && w <= l));
+            }
+            assert_eq!(named, want, "round {round}, length {len}");
+            // The regions the caller builds from the groups are those it would build from the
+            // words one by one.
+            let regions = |spans: &mut dyn Iterator<Item = (usize, usize)>| {
+                let mut out: Vec<(usize, usize)> = Vec::new();
+                for (f, l) in spans {
+                    let (s, e) = (f.saturating_sub(16), l + 8);
+                    match out.last_mut() {
+                        Some(r) if s <= r.1 => r.1 = r.1.max(e),
+                        _ => out.push((s, e)),
+                    }
+                }
+                out
+            };
+            assert_eq!(
+                regions(&mut got.iter().copied()),
+                regions(&mut want.iter().map(|&w| (w, w))),
+                "round {round}, length {len}"
+            );
         }
     }
 }
