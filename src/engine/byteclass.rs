@@ -40,11 +40,9 @@ impl ByteClass {
     /// hay.len()`).
     pub fn run(&self, hay: &[u8], pos: usize, stop: usize) -> usize {
         #[cfg(target_arch = "x86_64")]
-        if let Some(n) = &self.nibbles {
-            if stop - pos >= SHORT {
-                // SAFETY: `Nibbles::new` returns Some only where the CPU has AVX2.
-                return unsafe { n.run(&self.table, hay, pos, stop) };
-            }
+        if let Some(n) = self.vector(stop - pos) {
+            // SAFETY: `Nibbles::new` returns Some only where the CPU has AVX2.
+            return unsafe { n.run(&self.table, hay, pos, stop) };
         }
         run_scalar(&self.table, hay, pos, stop)
     }
@@ -53,13 +51,17 @@ impl ByteClass {
     /// hay.len()`): where a class that gives back bytes may stop for the item after it.
     pub fn rfind_above(&self, hay: &[u8], lo: usize, p: usize) -> usize {
         #[cfg(target_arch = "x86_64")]
-        if let Some(n) = &self.nibbles {
-            if p - lo >= SHORT {
-                // SAFETY: as in `run`.
-                return unsafe { n.rfind_above(&self.table, hay, lo, p) };
-            }
+        if let Some(n) = self.vector(p - lo) {
+            // SAFETY: as in `run`.
+            return unsafe { n.rfind_above(&self.table, hay, lo, p) };
         }
         rfind_above_scalar(&self.table, hay, lo, p)
+    }
+
+    /// The vector tables, when the set has them and `len` bytes repay a vector step.
+    #[cfg(target_arch = "x86_64")]
+    fn vector(&self, len: usize) -> Option<&avx2::Nibbles> {
+        self.nibbles.as_ref().filter(|_| len >= SHORT)
     }
 }
 
