@@ -882,8 +882,9 @@ pub fn digit_pii(e: &Engine, bytes: &[u8], st: &mut State) {
 /// Calls `hot(first, last)` with the starts of the first and last word of groups of hot words,
 /// in order: an aligned 8-byte word of `bytes` is hot when, with the two words before it, it holds
 /// nine digits or more, and hot words at most three words apart may share a group (the regions
-/// the caller gives them, 16 bytes before a word and 8 after, meet). Every real card, SSN, phone or IBAN has at least
-/// nine digits within 24 bytes, so it makes some word hot. (The last partial word is the caller's.)
+/// the caller gives them, 16 bytes before a word and 8 after, meet). Every real card, SSN, phone
+/// or IBAN has at least nine digits within 24 bytes, so it makes some word hot. (The last partial
+/// word is the caller's.)
 ///
 /// This pass reads every byte of every text, so with AVX2 the digits of a 64-byte block are
 /// found by two vector compares and a byte-lane popcount (~0.4 instructions a byte, where the
