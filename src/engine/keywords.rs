@@ -199,9 +199,10 @@ mod tests {
 
     /// The one-pass search reports exactly the hits of the searchers one group at a time, with
     /// AVX2 blocks and with AVX-512 ones (nibble shuffles, and VBMI permutes): keyword sets with
-    /// prefixes of each other, shared first bytes, case variants and bytes above 0x7f (which the
-    /// permute reads as the byte without its top bit), on texts dense with keywords and their
-    /// near misses, short and long (the last 33 or 65 bytes go through the padded copy).
+    /// prefixes of each other, shared first bytes, case variants and bytes above 0x7f (the
+    /// permute's six index bits make some bytes stand for others), on texts dense with keywords
+    /// and their near misses, short and long (the last 33 or 65 bytes go through the padded
+    /// copy).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn one_pass_hits_are_the_group_searchers_hits() {

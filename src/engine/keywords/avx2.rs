@@ -22,8 +22,8 @@ use std::arch::x86_64::{
     __m256i, __m512i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
     _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
     _mm256_srli_epi16, _mm256_storeu_si256, _mm512_and_si512, _mm512_loadu_si512,
-    _mm512_permutex2var_epi8, _mm512_set1_epi8, _mm512_shuffle_epi8, _mm512_srli_epi16,
-    _mm512_storeu_si512, _mm512_test_epi8_mask,
+    _mm512_permutexvar_epi8, _mm512_set1_epi8, _mm512_shuffle_epi8, _mm512_srli_epi16,
+    _mm512_storeu_si512, _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
 };
 
 /// How many bytes a keyword must have: the masks look at three.
@@ -34,15 +34,23 @@ pub const MAX_GROUPS: usize = 8;
 
 /// One group: per mask position, the low-nibble and high-nibble tables (each 16 entries, four
 /// times, for the 128-bit lanes a shuffle works in: an AVX2 shuffle reads the first two copies,
-/// an AVX-512 one all four), the same as one table of 128 entries by the byte's low seven bits
-/// (for AVX-512 VBMI's two-register byte permute), and each bucket's keywords.
+/// an AVX-512 one all four), one table of 64 entries by the byte's [`six_bits`] (for AVX-512
+/// VBMI's byte permute), and each bucket's keywords.
 struct Group {
     lo: [[u8; 64]; MASK_LEN],
     hi: [[u8; 64]; MASK_LEN],
-    full: [[u8; 128]; MASK_LEN],
+    six: [[u8; 64]; MASK_LEN],
     /// The global keyword ids of each bucket: the keyword at priority `j` in the group sits in
     /// bucket `j % 8`, slot `j / 8` ([`EMPTY`] where there is none).
     slots: [[u32; 2]; 8],
+}
+
+/// A byte's index into a VBMI table: bits 0-4 as they are, and bit 5 set when bits 5 and 6
+/// differ. Lowercase letters share indexes with control bytes, and uppercase letters with digits
+/// and punctuation, pairs that rarely stand in for each other where keywords are looked for: the
+/// candidates are about those of all seven bits, from a 64-entry table one permute reads.
+fn six_bits(b: u8) -> u8 {
+    (b & 0x1f) | (((b >> 5) ^ (b >> 6)) & 1) << 5
 }
 
 /// An empty slot.
@@ -55,8 +63,8 @@ pub enum Width {
     Avx2,
     /// 64 positions, AVX-512BW nibble shuffles.
     Avx512,
-    /// 64 positions, one AVX-512 VBMI byte permute per mask position in place of two shuffles
-    /// and an AND.
+    /// 64 positions, one AVX-512 VBMI byte permute per mask position and group in place of two
+    /// shuffles and an AND.
     Vbmi,
 }
 
@@ -141,7 +149,7 @@ impl Avx2 {
                 let mut g = Group {
                     lo: [[0; 64]; MASK_LEN],
                     hi: [[0; 64]; MASK_LEN],
-                    full: [[0; 128]; MASK_LEN],
+                    six: [[0; 64]; MASK_LEN],
                     slots: [[EMPTY; 2]; 8],
                 };
                 for (prio, &id) in ids.iter().enumerate() {
@@ -153,9 +161,7 @@ impl Avx2 {
                             g.lo[k][lane + lo] |= 1 << bucket;
                             g.hi[k][lane + hi] |= 1 << bucket;
                         }
-                        // The permute reads the low seven bits: a byte above 0x7f stands in for
-                        // the one without its top bit (a candidate more, which `verify` drops).
-                        g.full[k][usize::from(b & 0x7f)] |= 1 << bucket;
+                        g.six[k][usize::from(six_bits(b))] |= 1 << bucket;
                     }
                 }
                 g
@@ -365,9 +371,12 @@ impl Scan<'_> {
         }
     }
 
-    /// [`Scan::blocks_512`] with AVX-512 VBMI: each mask position's buckets from one two-register
-    /// byte permute of the 128-entry table (`vpermi2b`), where the nibble tables take two
-    /// shuffles, a shift and two ANDs. The shuffles all go to one port, and they bound the pass.
+    /// [`Scan::blocks_512`] with AVX-512 VBMI: each mask position's buckets from one byte permute
+    /// of the 64-entry table (`vpermb`, one micro-op), where the nibble tables take two shuffles,
+    /// a shift and two ANDs. The shuffles and permutes all go to one port, and they bound the
+    /// pass: a 128-entry table by seven bits takes a two-register permute (`vpermi2b`), which
+    /// costs that port twice as much (prose ~25% slower). The block's bytes are made indexes
+    /// once, for all groups.
     ///
     /// # Safety
     /// The CPU must have AVX-512BW and AVX-512 VBMI.
@@ -381,21 +390,32 @@ impl Scan<'_> {
                 _mm512_loadu_si512($p.cast::<__m512i>())
             };
         }
+        let low = _mm512_set1_epi8(0x1f);
+        // Each byte's six index bits (see `six_bits`): bits 0-4 kept, bit 5 from bits 5 and 6
+        // (the shifted copy's bit 5 is the byte's bit 6; the permute ignores bits 6 and 7). The
+        // truth table 0xb4: the byte's own bit where `low` has one, else the byte's XOR the
+        // shifted copy's.
+        macro_rules! index {
+            ($p:expr) => {{
+                let v = load!($p);
+                _mm512_ternarylogic_epi32(v, _mm512_srli_epi16(v, 1), low, 0xb4)
+            }};
+        }
         macro_rules! lookup {
-            ($t:expr, $v:expr) => {
-                _mm512_permutex2var_epi8(load!($t.as_ptr()), $v, load!($t[64..].as_ptr()))
+            ($t:expr, $i:expr) => {
+                _mm512_permutexvar_epi8($i, load!($t.as_ptr()))
             };
         }
         let mut buf = [0u8; 128];
         let mut p = 0;
         while let Some((src, valid)) = self.block_at(p, 64, &mut buf) {
-            let (v0, v1, v2) = (load!(src), load!(src.add(1)), load!(src.add(2)));
+            let (v0, v1, v2) = (index!(src), index!(src.add(1)), index!(src.add(2)));
             let mut bits = [0u64; G];
             let mut any = 0u64;
             for (g, grp) in groups.iter().enumerate() {
                 let r = _mm512_and_si512(
-                    lookup!(grp.full[0], v0),
-                    _mm512_and_si512(lookup!(grp.full[1], v1), lookup!(grp.full[2], v2)),
+                    lookup!(grp.six[0], v0),
+                    _mm512_and_si512(lookup!(grp.six[1], v1), lookup!(grp.six[2], v2)),
                 );
                 bits[g] = self.keep_512(g, r, valid);
                 any |= bits[g];
