@@ -28,6 +28,11 @@ fn catalogue_parses_and_ids_are_unique() {
             "{} has no keywords",
             r.id
         );
+        assert!(
+            r.also.iter().all(|x| !x.keywords.is_empty()),
+            "{}: a pattern under `also` has no keywords",
+            r.id
+        );
     }
 }
 
@@ -73,11 +78,21 @@ fn keywords_are_in_the_examples() {
     for rule in catalogue().iter().filter(|r| !r.builtin) {
         for ex in &rule.examples {
             assert!(
-                rule.keywords.iter().any(|k| ex.contains(k.as_str())),
+                rule.all_keywords().any(|k| ex.contains(k)),
                 "{}: example {:?} holds none of the keywords {:?}",
                 rule.id,
                 ex,
-                rule.keywords
+                rule.all_keywords().collect::<Vec<_>>()
+            );
+        }
+        // Each of a rule's patterns gets an example of its own.
+        for keywords in rule.also.iter().map(|x| &x.keywords) {
+            assert!(
+                rule.examples
+                    .iter()
+                    .any(|ex| keywords.iter().any(|k| ex.contains(k.as_str()))),
+                "{}: no example holds the keywords {keywords:?}",
+                rule.id
             );
         }
     }

@@ -19,6 +19,11 @@ pub struct RuleSpec {
     pub keywords: Vec<String>,
     #[serde(default)]
     pub pattern: Option<String>,
+    /// More patterns of the same rule, each with its own keywords: a rule whose forms share no
+    /// keyword (`Bearer x`, `Authorization: Basic x`) as one alternation runs the whole pattern
+    /// from every keyword's hit, where each part alone may take a walk (see `token`).
+    #[serde(default)]
+    pub also: Vec<AlsoSpec>,
     #[serde(default)]
     pub entropy: Option<f64>,
     #[serde(default)]
@@ -35,6 +40,24 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negatives: Vec<String>,
+}
+
+impl RuleSpec {
+    /// The keywords of all the rule's patterns.
+    pub fn all_keywords(&self) -> impl Iterator<Item = &str> {
+        self.keywords
+            .iter()
+            .chain(self.also.iter().flat_map(|x| &x.keywords))
+            .map(String::as_str)
+    }
+}
+
+/// One more pattern of a rule (see [`RuleSpec::also`]); the rule's checks apply to its matches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoSpec {
+    pub keywords: Vec<String>,
+    pub pattern: String,
 }
 
 /// Named post-match checks a rule may ask for.

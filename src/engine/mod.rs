@@ -106,8 +106,8 @@ struct CompiledRule {
     /// Another: the terminator bytes, when the pattern is the secret group after zero-width
     /// assertions, then one terminator byte or the end (see [`term_form`]).
     term: Option<Box<ByteSet>>,
-    /// A walk that stands in for the anchored regex, when the whole match is the secret and the
-    /// pattern is a plain sequence (see `token`).
+    /// A walk that stands in for the anchored regex and its capture step, when the pattern is a
+    /// plain sequence (see `token`): it notes the secret group's bounds on the way.
     token: Option<token::TokenForm>,
     /// A walk from a start found by looking back from the keyword, for a rule with one keyword
     /// whose matches open with a run of bytes before it (a URL's scheme before `://`).
@@ -687,58 +687,66 @@ impl Engine {
             if !enabled {
                 continue;
             }
-            let pattern = without_secret_group(pattern).unwrap_or_else(|| pattern.clone());
-            let regex = byte_regex(&spec.id, &pattern)?;
-            let secret_groups = secret_groups(regex.capture_names());
-            let anchored = anchored_form(&spec.id, &pattern, &spec.keywords)?;
-            let split = if secret_groups.is_empty() {
-                None
-            } else {
-                split_form(&spec.id, &pattern)?
-            };
-            let tail = if secret_groups.is_empty() || split.is_some() {
-                None
-            } else {
-                tail_form(&spec.id, &pattern)?
-            };
-            let term = if secret_groups.is_empty() || split.is_some() || tail.is_some() {
-                None
-            } else {
-                term_form(&spec.id, &pattern)?
-            };
-            let token = if anchored.is_some() && secret_groups.is_empty() {
-                token::TokenForm::of(&parse_hir(&spec.id, &pattern)?)
-            } else {
-                None
-            };
-            let back = match &spec.keywords[..] {
-                [k] if anchored.is_none() => token::TokenForm::of(&parse_hir(&spec.id, &pattern)?)
-                    .and_then(|f| f.back_start(k.as_bytes()).map(|b| (f, b))),
-                _ => None,
-            };
-            let r = rules.len();
-            for k in &spec.keywords {
-                let t = match anchored.as_ref().and_then(|a| a.offsets.get(k)) {
-                    Some(&off) => Trigger::RuleAt(r, off),
-                    None if back.is_some() => Trigger::RuleBack(r),
-                    None => Trigger::Rule(r),
+            // The rule's pattern, then its other patterns: each is compiled on its own, with its
+            // own keywords, and reports as the rule.
+            let parts = std::iter::once((&spec.keywords, pattern.as_str()))
+                .chain(spec.also.iter().map(|x| (&x.keywords, x.pattern.as_str())));
+            for (keywords, pattern) in parts {
+                let pattern = without_secret_group(pattern).unwrap_or_else(|| pattern.to_string());
+                let regex = byte_regex(&spec.id, &pattern)?;
+                let secret_groups = secret_groups(regex.capture_names());
+                let anchored = anchored_form(&spec.id, &pattern, keywords)?;
+                let split = if secret_groups.is_empty() {
+                    None
+                } else {
+                    split_form(&spec.id, &pattern)?
                 };
-                kw.entry(k.clone()).or_default().push(t);
+                let tail = if secret_groups.is_empty() || split.is_some() {
+                    None
+                } else {
+                    tail_form(&spec.id, &pattern)?
+                };
+                let term = if secret_groups.is_empty() || split.is_some() || tail.is_some() {
+                    None
+                } else {
+                    term_form(&spec.id, &pattern)?
+                };
+                let token = if anchored.is_some() {
+                    token::TokenForm::of(&parse_hir(&spec.id, &pattern)?)
+                } else {
+                    None
+                };
+                let back = match &keywords[..] {
+                    [k] if anchored.is_none() => {
+                        token::TokenForm::of(&parse_hir(&spec.id, &pattern)?)
+                            .and_then(|f| f.back_start(k.as_bytes()).map(|b| (f, b)))
+                    }
+                    _ => None,
+                };
+                let r = rules.len();
+                for k in keywords {
+                    let t = match anchored.as_ref().and_then(|a| a.offsets.get(k)) {
+                        Some(&off) => Trigger::RuleAt(r, off),
+                        None if back.is_some() => Trigger::RuleBack(r),
+                        None => Trigger::Rule(r),
+                    };
+                    kw.entry(k.clone()).or_default().push(t);
+                }
+                rules.push(CompiledRule {
+                    info: idx,
+                    regex,
+                    secret_groups,
+                    entropy: spec.entropy.map(validators::EntropyFloor::new),
+                    validate: spec.validate,
+                    more_lines: spec.more_lines,
+                    anchored,
+                    split,
+                    tail,
+                    term,
+                    token,
+                    back,
+                });
             }
-            rules.push(CompiledRule {
-                info: idx,
-                regex,
-                secret_groups,
-                entropy: spec.entropy.map(validators::EntropyFloor::new),
-                validate: spec.validate,
-                more_lines: spec.more_lines,
-                anchored,
-                split,
-                tail,
-                term,
-                token,
-                back,
-            });
         }
         let b = |id: &str| builtin_index[id];
         let builtins = Builtins {
@@ -998,10 +1006,11 @@ impl Engine {
         let (_, we) = detectors::clip_line((at, line_end), at, 0, 8192);
         let we = rule_window_end(rule, bytes, we);
         let (ms, me) = if let Some(t) = &rule.token {
-            let Some(me) = t.match_at(&bytes[..we], start) else {
+            // The secret group's span, as the walk notes it (the whole match without one).
+            let Some((me, secret)) = t.match_marks(&bytes[..we], start) else {
                 return;
             };
-            (start, me)
+            secret.unwrap_or((start, me))
         } else {
             let input = Input::new(&bytes[..we])
                 .range(start..we)
@@ -1565,7 +1574,7 @@ mod tests {
         use regex_automata::{Anchored as Anch, Input};
         let e = Engine::with_default_policy();
         let mut with_token = Vec::new();
-        let mut matched = 0;
+        let (mut matched, mut secrets) = (0, 0);
         for rule in &e.rules {
             let (Some(t), Some(a)) = (&rule.token, &rule.anchored) else {
                 continue;
@@ -1588,17 +1597,26 @@ mod tests {
                     texts.push(cut.to_string());
                 }
             }
+            let mut caps = a.regex.create_captures();
             for text in &texts {
                 let hay = text.as_bytes();
                 for start in 0..=hay.len() {
                     let input = Input::new(hay).range(start..).anchored(Anch::Yes);
-                    let want = a.regex.search(&input).map(|m| m.end());
+                    let end = a.regex.search(&input).map(|m| m.end());
+                    matched += usize::from(end.is_some());
+                    // The end, and the secret group's bounds as the capture engine finds them.
+                    a.regex.search_captures(&input, &mut caps);
+                    assert_eq!(caps.get_match().map(|m| m.end()), end);
+                    let want = caps.get_match().map(|m| {
+                        let secret = a.secret_groups.iter().find_map(|&g| caps.get_group(g));
+                        (m.end(), secret.map(|s| (s.start, s.end)))
+                    });
                     assert_eq!(
-                        t.match_at(hay, start),
+                        t.match_marks(hay, start),
                         want,
                         "{id} on {text:?} from {start}"
                     );
-                    matched += usize::from(want.is_some());
+                    secrets += usize::from(matches!(want, Some((_, Some(_)))));
                 }
             }
         }
@@ -1612,6 +1630,7 @@ mod tests {
             assert!(with_token.contains(&id), "{with_token:?}");
         }
         assert!(matched > 20, "{matched}");
+        assert!(secrets > 10, "{secrets}");
     }
 
     #[test]
