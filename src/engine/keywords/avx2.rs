@@ -375,8 +375,8 @@ impl Scan<'_> {
     /// of the 64-entry table (`vpermb`, one micro-op), where the nibble tables take two shuffles,
     /// a shift and two ANDs. The shuffles and permutes all go to one port, and they bound the
     /// pass: a 128-entry table by seven bits takes a two-register permute (`vpermi2b`), which
-    /// costs that port twice as much (prose ~25% slower). The block's bytes are made indexes
-    /// once, for all groups.
+    /// costs that port twice as much (prose 7% slower, in-process A/B). The block's bytes are
+    /// made indexes once, for all groups.
     ///
     /// # Safety
     /// The CPU must have AVX-512BW and AVX-512 VBMI.
