@@ -197,6 +197,17 @@ fn internal_names() {
     ] {
         assert!(e.scan(quiet).is_empty(), "{quiet}: {:?}", spans(&e, quiet));
     }
+    // Whole words: `_` separates words in a name, a letter or a digit makes another word.
+    for (t, want) in [
+        ("NIGHTJAR_ENABLED=1", true),
+        ("enable_nightjar()", true),
+        ("the NightjarDB driver", false),
+        ("Nightjars roost", false),
+        ("nightjar2 build", false),
+    ] {
+        let got = spans(&e, t).iter().any(|(_, r)| *r == "codename");
+        assert_eq!(got, want, "{t}: {:?}", spans(&e, t));
+    }
 }
 
 #[test]

@@ -488,14 +488,10 @@ pub fn policy_domain(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut S
 }
 
 pub fn codename(e: &Engine, bytes: &[u8], at: usize, end: usize, st: &mut State) {
-    // Whole word, where `_` separates words (BLUEFIN_ENABLED) and so does a camelCase step
-    // (BluefinClient, newBluefin).
+    // Whole word, where `_` separates words (BLUEFIN_ENABLED, enable_bluefin); a letter or a
+    // digit next to it makes another word (Bluefinch, HalcyonDB).
     let (p, n) = (prev(bytes, at), byte_at(bytes, end));
-    let left_ok =
-        !p.is_ascii_alphanumeric() || (p.is_ascii_lowercase() && bytes[at].is_ascii_uppercase());
-    let right_ok = !n.is_ascii_alphanumeric()
-        || (n.is_ascii_uppercase() && bytes[end - 1].is_ascii_lowercase());
-    if !left_ok || !right_ok {
+    if p.is_ascii_alphanumeric() || n.is_ascii_alphanumeric() {
         return;
     }
     st.found.push(Raw {
@@ -549,7 +545,8 @@ pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
     if !private {
         return;
     }
-    // "version 10.4.12.1", "v10.1.0.2": a version number, not an address.
+    // "version 10.4.12.1", "v10.1.0.2", "upgrading the agent from 10.4.6.1": a version number,
+    // not an address.
     let word = word_before(bytes, at);
     let mut buf = [0u8; 16];
     if word.len() >= 7 && word[word.len() - 7..].eq_ignore_ascii_case(b"version")
@@ -557,6 +554,7 @@ pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
             lowercase(word, &mut buf),
             Some(b"ver" | b"v" | b"release" | b"build" | b"firmware" | b"tag")
         )
+        || upgrade_before(bytes, at)
     {
         return;
     }
@@ -565,6 +563,27 @@ pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
         start: at,
         end,
     });
+}
+
+/// Whether the 48 bytes before `at`, on its line, speak of an upgrade or a downgrade: the dotted
+/// quads after such words are versions.
+fn upgrade_before(bytes: &[u8], at: usize) -> bool {
+    let from = at.saturating_sub(48);
+    let before = &bytes[from..at];
+    let line = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(before, |i| &before[i + 1..]);
+    let mut buf = [0u8; 48];
+    let lower = &mut buf[..line.len()];
+    lower.copy_from_slice(line);
+    lower.make_ascii_lowercase();
+    // (A look at each place, not a substring searcher: one is built per call, and this runs for
+    // every private address.)
+    (2..lower.len().saturating_sub(3)).any(|i| {
+        &lower[i..i + 4] == b"grad"
+            && (&lower[i - 2..i] == b"up" || (i >= 4 && &lower[i - 4..i] == b"down"))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2664,11 +2683,25 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
 
 /// If the line at `ls..le` looks like `KEY=VALUE` of a dotenv file, returns the key and value spans.
 /// The indentation of a line: its leading spaces and tabs.
+/// The line's margin: its indentation, with the `>` of a quoted email (`> KEY=VALUE`) or the
+/// `+` of a diff's added line.
 fn indent(bytes: &[u8], ls: usize, le: usize) -> usize {
     bytes[ls..le]
         .iter()
-        .take_while(|&&b| b == b' ' || b == b'\t')
+        .take_while(|&&b| matches!(b, b' ' | b'\t' | b'>' | b'+'))
         .count()
+}
+
+/// Where a `KEY=VALUE` pair starts that opens a multi-line string at the end of the line `ls..le`
+/// (`ENV = \"\"\"DATABASE_URL=...`, a template literal's backtick): the first line of a dotenv
+/// block written into code.
+fn string_opening_pair(bytes: &[u8], ls: usize, le: usize) -> Option<usize> {
+    let line = &bytes[ls..le];
+    // The line's last quote: a backtick, or the last of three quotes of a kind.
+    let q = memchr::memrchr3(b'"', b'\'', b'`', line)?;
+    let opens = line[q] == b'`' || (q >= 2 && line[q - 2..q].iter().all(|&b| b == line[q]));
+    let at = ls + q + 1;
+    (opens && at < le && env_line(bytes, at, le).is_some()).then_some(at)
 }
 
 /// If the line `ls..le` looks like `KEY=VALUE` of a dotenv file (optionally indented, optionally
@@ -2903,7 +2936,15 @@ pub fn dotenv(
                         break;
                     }
                 }
-                _ => break,
+                _ => {
+                    if let Some(at) = (want == 0)
+                        .then(|| string_opening_pair(bytes, ps, pe))
+                        .flatten()
+                    {
+                        lines.insert(0, (at, pe, EnvLine::Pair));
+                    }
+                    break;
+                }
             }
             lines.insert(0, (ps, pe, env_kind(bytes, ps, pe, want)));
             cur = (ps, pe);
@@ -3027,7 +3068,13 @@ pub fn resolve_overlaps(infos: &[RuleInfo], mut raw: Vec<Raw>, email: usize) -> 
     // One stable sort into the order the findings leave in: each pass pushes its findings in
     // text order, so this merges a few sorted runs, and equal ones keep the order the passes
     // found them in. Each class's findings are then in order among themselves too.
-    raw.sort_by_key(|r| (r.start, r.end, class_of(r)));
+    // (The class is looked up only for findings with the same span: most comparisons end at the
+    // start.)
+    raw.sort_by(|a, b| {
+        (a.start, a.end)
+            .cmp(&(b.start, b.end))
+            .then_with(|| class_of(a).cmp(&class_of(b)))
+    });
     // Sweep each class in start order, one cluster of transitively overlapping findings at a time
     // (the classes side by side, each with its open cluster); inside a cluster (small), pick
     // greedily by rank. Dropped findings are marked, then taken out in one pass, which keeps the

@@ -673,16 +673,31 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
             }
         }
         Form::Bare | Form::Spaced => {
-            // Random letters in both cases (`WUcvTrEGNkJWUxHE`): the case changes often, where
-            // words in code change it once per word (`XMLHttpRequest`).
-            if digits == 0 && symbols == 0 && n >= 12 && uppers >= 3 && lowers >= 3 {
-                let changes = value
-                    .windows(2)
-                    .filter(|w| w[0].is_ascii_uppercase() != w[1].is_ascii_uppercase())
-                    .count();
-                return changes >= 4 && changes * 3 >= n && !camel_words() && ent >= 3.3;
+            // Random letters in both cases (`WUcvTrEGNkJWUxHE`, `Gbc_EFfpdEWrQUwqkG!`): the case
+            // changes often, where words in code change it once per word (`XMLHttpRequest`,
+            // `MAX_Retry_Count`). Only the letters count, so an identifier's `_` is no change.
+            if digits == 0
+                && (symbols == 0 || identifier())
+                && n >= 12
+                && uppers >= 3
+                && lowers >= 3
+            {
+                let mut letters = value.iter().filter(|b| b.is_ascii_alphabetic());
+                let mut last = letters.next().map(u8::is_ascii_uppercase);
+                let (mut changes, mut caps_pair, mut last_upper) = (0, false, false);
+                for b in letters {
+                    let upper = b.is_ascii_uppercase();
+                    changes += usize::from(last != Some(upper));
+                    caps_pair |= upper && last == Some(true);
+                    (last, last_upper) = (Some(upper), upper);
+                }
+                // camelCase words: each capital opens a lowercase run.
+                let words = !caps_pair && !last_upper;
+                return changes >= 4 && changes * 3 >= n && !words && ent >= 3.3;
             }
-            if dotted_code()
+            // Code shapes, unless a dotted part mixes letters and digits as no name does: a
+            // Helm value's `KS52.wNVSEV684u3f`, a Discord token's three parts.
+            if (dotted_code() && !mixed_part(value) && !human_password(value))
                 || (identifier() && !(n >= 16 && ent >= 3.3 && has_digit) && !human_password(value))
             {
                 return false;
@@ -697,11 +712,31 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     }
 }
 
-/// The shape people give passwords: a word, two or more digits, at most one symbol after them
-/// (`Summer2024!`, `letmein2024!`, `Dragon2023`). A capital or the symbol sets it apart from a
-/// variable (`pass2`, `cfg12`).
+/// Whether a dot-separated part of `v` holds both cases and switches between digits and other
+/// bytes four times or more (`wNVSEV684u3f`), where names hold a number once or twice
+/// (`v1beta1`, `Base64Url`).
+fn mixed_part(v: &[u8]) -> bool {
+    v.split(|&b| b == b'.').any(|p| {
+        p.iter().any(u8::is_ascii_uppercase)
+            && p.iter().any(u8::is_ascii_lowercase)
+            && p.windows(2)
+                .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+                .count()
+                >= 4
+    })
+}
+
+/// The shape people give passwords: a word (or words joined by dots), two or more digits, at most
+/// one symbol after them (`Summer2024!`, `letmein2024!`, `Dragon2023`, `Violet.harbor3316`). A
+/// capital or the symbol sets it apart from a variable (`pass2`, `cfg12`, `cfg.db12`).
 fn human_password(v: &[u8]) -> bool {
-    let letters = v.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let letters = v
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic() || **b == b'.')
+        .count();
+    if v[..letters].split(|&b| b == b'.').any(|w| w.len() < 3) {
+        return false;
+    }
     let digits = v[letters..]
         .iter()
         .take_while(|b| b.is_ascii_digit())
@@ -863,6 +898,7 @@ pub fn assignment(
     if at < st.generic_until {
         return;
     }
+    let line_start = line.0;
     let (ls, le) = super::detectors::clip_line(line, at, 512, 2048);
     let line = &bytes[ls..le];
     let (mut hit, hit_end) = (at - ls, end - ls);
@@ -895,6 +931,11 @@ pub fn assignment(
         plist_value(e, bytes, ls + ke + b"</key>".len(), key, st);
         return;
     }
+    // Terraform: `variable "db_password" {`, its `default = "..."` on a line below.
+    if line[..ks].ends_with(b"variable \"") && line[ke..].starts_with(b"\"") {
+        variable_default(e, bytes, ls + ke, key, st);
+        return;
+    }
     // `- name: API_TOKEN` then `value: ...`, `{"key": "apiKey", "value": "..."}`: the key is itself
     // the value of a name field, and the secret is in the value field beside it.
     if named_by_field(line, ks) {
@@ -922,9 +963,15 @@ pub fn assignment(
     // Inside a value (`arn:aws:secretsmanager:...`, `a=b-token`) the word is not a key, unless a
     // command-line flag takes the pair (`--from-literal=DB_PASSWORD=...`, `--build-arg=K=V`).
     // `.npmrc` scopes a key to a registry path: `//registry.example/:_authToken=...`.
+    // Two prefixes make a key of it all the same: a diff's added line (`+SECRET_KEY = ...`) and
+    // PowerShell's environment drive (`$env:API_TOKEN = "..."`).
+    let diff_line = before == b'+' && ks == 1 && ls == line_start;
+    let env_drive = before == b':' && ks >= 5 && line[ks - 5..ks - 1].eq_ignore_ascii_case(b"$env");
     if matches!(before, b':' | b'=' | b'/' | b'@' | b'+' | b'\\')
         && !(before == b'=' && flag_before(line, ks - 1))
         && !(before == b':' && ks >= 2 && line[ks - 2] == b'/')
+        && !diff_line
+        && !env_drive
     {
         return;
     }
@@ -1140,6 +1187,45 @@ fn pair_assignment(
             found = value_after(l, at).map(|v| (next, ne, v));
         }
         next = ne + 1;
+    }
+    if let Some((base, end, v)) = found {
+        if !st.overlaps_secret(base + v.0, base + v.1) {
+            push_value(e, bytes, base, &bytes[base..end], v, (key, strength), st);
+        }
+    }
+}
+
+/// The `default` of a Terraform variable block whose name `key` ends at `from`: on the block's own
+/// line (`{ default = "..." }`) or on one of the next eight, before the line that closes it.
+fn variable_default(e: &Engine, bytes: &[u8], from: usize, key: &[u8], st: &mut State) {
+    let Some(strength) = key_strength(key) else {
+        return;
+    };
+    let default_at = |l: &[u8], at: usize| -> Option<(usize, usize, Form)> {
+        let rest = l.get(at..)?.strip_prefix(b"default")?;
+        let j = skip_spaces(rest, 0);
+        if rest.get(j) != Some(&b'=') {
+            return None;
+        }
+        read_value(l, skip_spaces(l, at + 7 + j + 1), Form::Bare)
+    };
+    let mut start = from;
+    let mut end = super::detectors::line_end(bytes, from);
+    let mut found = memchr::memmem::find(&bytes[start..end], b"default")
+        .and_then(|k| default_at(&bytes[start..end], k))
+        .map(|v| (start, end, v));
+    for _ in 0..8 {
+        if found.is_some() || end + 1 >= bytes.len() {
+            break;
+        }
+        start = end + 1;
+        end = super::detectors::line_end(bytes, start);
+        let l = &bytes[start..end];
+        let at = skip_spaces(l, 0);
+        if l.get(at) == Some(&b'}') {
+            break;
+        }
+        found = default_at(l, at).map(|v| (start, end, v));
     }
     if let Some((base, end, v)) = found {
         if !st.overlaps_secret(base + v.0, base + v.1) {

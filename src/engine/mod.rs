@@ -1096,8 +1096,11 @@ impl Engine {
             Some(Validator::NotPlaceholderPassword) => !validators::is_placeholder_password(value),
             Some(Validator::BasicAuth) => validators::basic_auth_ok(value),
             Some(Validator::Base64PrivateKey) => validators::base64_private_key(value),
+            // A token holds a digit somewhere (a name does not: `Bearer accessToken`); Basic
+            // credentials may hold none, and decode to `user:password`.
             Some(Validator::Bearer) => {
-                !validators::is_placeholder(value) && value.iter().any(u8::is_ascii_digit)
+                !validators::is_placeholder(value)
+                    && (value.iter().any(u8::is_ascii_digit) || validators::basic_auth_ok(value))
             }
             None => !validators::is_placeholder(value),
         }

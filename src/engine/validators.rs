@@ -453,7 +453,12 @@ pub fn is_placeholder(value: &[u8]) -> bool {
 /// `<YOUR_API_KEY>`, `<paste token here>`, `<%= ENV["X"] %>`: a name in angle brackets, or a value
 /// that opens with one. A `<` amid random bytes (a WordPress salt) is no placeholder.
 fn angle_placeholder(value: &[u8]) -> bool {
-    if value.first() == Some(&b'<') {
+    // Opening with `<` and a name, a `%=` or a second `<`: a salt's `<]#r;...` is no placeholder.
+    if value.first() == Some(&b'<')
+        && value.get(1).is_some_and(|c| {
+            c.is_ascii_alphabetic() || matches!(c, b'_' | b'%' | b'<' | b'{' | b'$')
+        })
+    {
         return true;
     }
     memchr::memchr_iter(b'<', value).any(|i| {
