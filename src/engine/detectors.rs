@@ -2681,8 +2681,6 @@ fn scan_pii_window(e: &Engine, bytes: &[u8], ws: usize, we: usize, st: &mut Stat
 // ---------------------------------------------------------------------------------------------
 // .env blocks
 
-/// If the line at `ls..le` looks like `KEY=VALUE` of a dotenv file, returns the key and value spans.
-/// The indentation of a line: its leading spaces and tabs.
 /// The line's margin: its indentation, with the `>` of a quoted email (`> KEY=VALUE`) or the
 /// `+` of a diff's added line.
 fn indent(bytes: &[u8], ls: usize, le: usize) -> usize {
@@ -2693,7 +2691,7 @@ fn indent(bytes: &[u8], ls: usize, le: usize) -> usize {
 }
 
 /// Where a `KEY=VALUE` pair starts that opens a multi-line string at the end of the line `ls..le`
-/// (`ENV = \"\"\"DATABASE_URL=...`, a template literal's backtick): the first line of a dotenv
+/// (`ENV = """DATABASE_URL=...`, a template literal's backtick): the first line of a dotenv
 /// block written into code.
 fn string_opening_pair(bytes: &[u8], ls: usize, le: usize) -> Option<usize> {
     let line = &bytes[ls..le];
