@@ -568,22 +568,14 @@ pub fn private_ip(e: &Engine, bytes: &[u8], at: usize, st: &mut State) {
 /// Whether the 48 bytes before `at`, on its line, speak of an upgrade or a downgrade: the dotted
 /// quads after such words are versions.
 fn upgrade_before(bytes: &[u8], at: usize) -> bool {
-    let from = at.saturating_sub(48);
-    let before = &bytes[from..at];
+    const UPGRADE_WORDS: validators::WordList =
+        validators::WordList::new(&[(b"upgrad", false), (b"downgrad", false)]);
+    let before = &bytes[at.saturating_sub(48)..at];
     let line = before
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(before, |i| &before[i + 1..]);
-    let mut buf = [0u8; 48];
-    let lower = &mut buf[..line.len()];
-    lower.copy_from_slice(line);
-    lower.make_ascii_lowercase();
-    // (A look at each place, not a substring searcher: one is built per call, and this runs for
-    // every private address.)
-    (2..lower.len().saturating_sub(3)).any(|i| {
-        &lower[i..i + 4] == b"grad"
-            && (&lower[i - 2..i] == b"up" || (i >= 4 && &lower[i - 4..i] == b"down"))
-    })
+    validators::contains_any_word_ci(line, &UPGRADE_WORDS)
 }
 
 // ---------------------------------------------------------------------------------------------

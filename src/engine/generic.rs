@@ -1188,9 +1188,21 @@ fn pair_assignment(
         }
         next = ne + 1;
     }
+    push_line_value(e, bytes, found, (key, strength), st);
+}
+
+/// Reads the value `found` (the bounds of its line, and its span and form there) as `key`'s, unless
+/// a secret found already overlaps it.
+fn push_line_value(
+    e: &Engine,
+    bytes: &[u8],
+    found: Option<(usize, usize, (usize, usize, Form))>,
+    key: (&[u8], Strength),
+    st: &mut State,
+) {
     if let Some((base, end, v)) = found {
         if !st.overlaps_secret(base + v.0, base + v.1) {
-            push_value(e, bytes, base, &bytes[base..end], v, (key, strength), st);
+            push_value(e, bytes, base, &bytes[base..end], v, key, st);
         }
     }
 }
@@ -1227,11 +1239,7 @@ fn variable_default(e: &Engine, bytes: &[u8], from: usize, key: &[u8], st: &mut 
         }
         found = default_at(l, at).map(|v| (start, end, v));
     }
-    if let Some((base, end, v)) = found {
-        if !st.overlaps_secret(base + v.0, base + v.1) {
-            push_value(e, bytes, base, &bytes[base..end], v, (key, strength), st);
-        }
-    }
+    push_line_value(e, bytes, found, (key, strength), st);
 }
 
 /// Whether the quoted key at `ks` opens an argument list or a pair: `(` or `{` before its quote.
