@@ -8,6 +8,10 @@
 //! Without Teddy, the group is an `AhoCorasick` automaton. Both are leftmost-first, so they report
 //! the same hits.
 //!
+//! Some keywords match in any ASCII case (`key` for `KEY`, `Key`, `api_key`): one keyword where
+//! the case spellings would take three. They form groups of their own, because Teddy compares
+//! bytes exactly; such a group's fallback is an `AhoCorasick` automaton that ignores ASCII case.
+//!
 //! On x86-64 with AVX2, one pass takes all groups at once instead (`avx2`): the same hits, in
 //! text order with no sort, and no searcher restart per hit (secret-dense text: the keyword pass
 //! ~15% faster, 1.26 -> 1.05 ms per MiB; prose and code about the same). The group searchers stay
@@ -28,6 +32,8 @@ enum Searcher {
 
 struct Group {
     searcher: Searcher,
+    /// Whether the group's keywords match in any ASCII case.
+    any_case: bool,
     /// The global keyword index of each of the group's patterns.
     ids: Vec<usize>,
     min_len: usize,
@@ -42,35 +48,53 @@ pub struct Keywords {
 }
 
 impl Keywords {
-    /// Builds searchers for `keywords`, whose indexes are the global keyword ids.
-    pub fn new(keywords: &[&str]) -> Result<Keywords, aho_corasick::BuildError> {
+    /// Builds searchers for `exact` keywords, then `any_case` ones (which match in any ASCII
+    /// case); a keyword's global id is its index in `exact` followed by `any_case`.
+    pub fn new(exact: &[&str], any_case: &[&str]) -> Result<Keywords, aho_corasick::BuildError> {
+        let keywords: Vec<&str> = exact.iter().chain(any_case).copied().collect();
         let mut groups = Vec::new();
-        for (g, chunk) in keywords.chunks(GROUP).enumerate() {
-            let ids = bucket_order(chunk.len(), g * GROUP);
+        let chunks = exact
+            .chunks(GROUP)
+            .map(|c| (c.len(), false))
+            .chain(any_case.chunks(GROUP).map(|c| (c.len(), true)));
+        let mut first = 0;
+        for (n, any_case) in chunks {
+            let ids: Vec<usize> = bucket_order(&keywords[first..first + n], any_case)
+                .into_iter()
+                .map(|i| first + i)
+                .collect();
+            first += n;
             let chunk: Vec<&str> = ids.iter().map(|&i| keywords[i]).collect();
-            let packed = packed::Config::new()
-                .match_kind(packed::MatchKind::LeftmostFirst)
-                .builder()
-                .extend(&chunk)
-                .build();
+            let packed = (!any_case)
+                .then(|| {
+                    packed::Config::new()
+                        .match_kind(packed::MatchKind::LeftmostFirst)
+                        .builder()
+                        .extend(&chunk)
+                        .build()
+                })
+                .flatten();
             let searcher = match packed {
                 Some(s) => Searcher::Packed(s),
                 None => Searcher::Automaton(
                     AhoCorasickBuilder::new()
                         .match_kind(MatchKind::LeftmostFirst)
+                        .ascii_case_insensitive(any_case)
                         .build(&chunk)?,
                 ),
             };
             groups.push(Group {
                 searcher,
+                any_case,
                 ids,
                 min_len: chunk.iter().map(|k| k.len()).min().unwrap_or(0),
             });
         }
         #[cfg(target_arch = "x86_64")]
         let one_pass = {
-            let ids: Vec<Vec<usize>> = groups.iter().map(|g| g.ids.clone()).collect();
-            avx2::Avx2::new(keywords, &ids)
+            let ids: Vec<(Vec<usize>, bool)> =
+                groups.iter().map(|g| (g.ids.clone(), g.any_case)).collect();
+            avx2::Avx2::new(&keywords, &ids)
         };
         Ok(Keywords {
             groups,
@@ -115,18 +139,98 @@ impl Keywords {
     }
 }
 
-/// The order in which a group's keywords (global ids `first..first + n`, sorted) are given to
-/// Teddy. Teddy puts pattern `i` in bucket `i % 8` and looks for a bucket's first three bytes
-/// nibble by nibble, so two keywords in one bucket also match every mix of their nibbles. Sorted
-/// neighbours share their first bytes and so add few mixes: this order puts keywords `2j` and
-/// `2j + 1` at `j` and `j + half`, one bucket. (In sorted order a bucket held keywords eight
-/// apart, and the keyword pass took 30-40% longer on code and Markdown.)
-fn bucket_order(n: usize, first: usize) -> Vec<usize> {
-    let half = n.div_ceil(2);
-    let mut order = vec![0; n];
-    for i in 0..n {
-        let slot = if i % 2 == 0 { i / 2 } else { half + i / 2 };
-        order[slot] = first + i;
+/// The order in which a group's keywords (`words`, matching in any ASCII case when `any_case`)
+/// are given to Teddy, as indexes into `words`. Teddy puts the keyword at priority `i` in bucket
+/// `i % 8` and looks for a bucket's first three bytes byte by byte (or nibble by nibble), so two
+/// keywords in one bucket also match every mix of their first bytes: `orp` with `ntn_` also
+/// takes `orn` (born, corner) and `ntp`. Over eight keywords, some buckets hold two: the pairs
+/// are chosen greedily, cheapest first, where a pair costs the mixes it adds, weighted by how
+/// likely ordinary text holds them (lowercase letters most, then letters and digits). (Pairing
+/// sorted neighbours instead, the prose candidates doubled when the groups were cut elsewhere.)
+///
+/// A keyword that is a prefix of another (`pass`, `passwd`) comes after it, so that at a position
+/// where both match the longer one is reported (the engine gives a keyword the triggers of those
+/// it contains).
+fn bucket_order(words: &[&str], any_case: bool) -> Vec<usize> {
+    let n = words.len();
+    let cases = |w: &str, k: usize| -> [u8; 2] {
+        let b = w.as_bytes()[k];
+        if any_case {
+            [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+        } else {
+            [b, b]
+        }
+    };
+    let cost = |a: &str, b: &str| -> u32 {
+        if a.len() < 3 || b.len() < 3 {
+            return u32::MAX;
+        }
+        let pos: Vec<Vec<u8>> = (0..3)
+            .map(|k| {
+                let mut v: Vec<u8> = cases(a, k).into_iter().chain(cases(b, k)).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .collect();
+        let own = |t: [u8; 3], w: &str| (0..3).all(|k| cases(w, k).contains(&t[k]));
+        let mut c = 0;
+        for &x in &pos[0] {
+            for &y in &pos[1] {
+                for &z in &pos[2] {
+                    let t = [x, y, z];
+                    if own(t, a) || own(t, b) {
+                        continue;
+                    }
+                    c += if t.iter().all(u8::is_ascii_lowercase) {
+                        40
+                    } else if t.iter().all(u8::is_ascii_alphanumeric) {
+                        10
+                    } else {
+                        1
+                    };
+                }
+            }
+        }
+        c
+    };
+    let mut pairs: Vec<(u32, usize, usize)> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .map(|(i, j)| (cost(words[i], words[j]), i, j))
+        .collect();
+    pairs.sort_unstable();
+    let mut taken = vec![false; n];
+    let (mut firsts, mut seconds) = (Vec::new(), Vec::new());
+    for (_, i, j) in pairs {
+        if seconds.len() == n.saturating_sub(8) {
+            break;
+        }
+        if !taken[i] && !taken[j] {
+            taken[i] = true;
+            taken[j] = true;
+            firsts.push(i);
+            seconds.push(j);
+        }
+    }
+    firsts.extend((0..n).filter(|&i| !taken[i]));
+    // Slot `j` and slot `j + 8` share bucket `j`.
+    let mut order: Vec<usize> = firsts.into_iter().chain(seconds).collect();
+    // Each swap puts a prefix after its longer keyword and so removes one inversion of the
+    // order by length: the loop ends.
+    let is_prefix = |i: usize, j: usize| {
+        let (a, b) = (words[i].as_bytes(), words[j].as_bytes());
+        b.len() > a.len()
+            && if any_case {
+                b[..a.len()].eq_ignore_ascii_case(a)
+            } else {
+                b.starts_with(a)
+            }
+    };
+    while let Some((x, y)) = (0..n)
+        .flat_map(|x| (x + 1..n).map(move |y| (x, y)))
+        .find(|&(x, y)| is_prefix(order[x], order[y]))
+    {
+        order.swap(x, y);
     }
     order
 }
@@ -136,18 +240,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bucket_order_is_a_permutation_that_pairs_sorted_neighbours() {
-        for n in 1..=GROUP {
-            let order = bucket_order(n, 32);
+    fn bucket_order_pairs_keywords_whose_mixes_are_least_like_text() {
+        // Sixteen keywords, eight buckets: every bucket holds two.
+        let words = [
+            "h=(", "hf_", "hvs.", "iscord", "jdbc:", "jwt.", "k_live_", "k_test_", "mysql", "npm_",
+            "ntn_", "orp", "plx-", "pypi-", "r8_", "s-cli",
+        ];
+        let order = bucket_order(&words, false);
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..16).collect::<Vec<_>>());
+        let bucket_of = |w: &str| order.iter().position(|&i| words[i] == w).unwrap() % 8;
+        // Keywords that share their first two bytes share a bucket: their only mixes are
+        // themselves.
+        assert_eq!(bucket_of("k_live_"), bucket_of("k_test_"));
+        // `orp` beside `ntn_` would also take `orn` and `ntp`, common in prose.
+        assert_ne!(bucket_of("orp"), bucket_of("ntn_"));
+        // Eight or fewer: one bucket each, in the given order.
+        assert_eq!(bucket_order(&words[..8], false), (0..8).collect::<Vec<_>>());
+        assert_eq!(bucket_order(&["abc", "abcd", "x-y"], false), [1, 0, 2]);
+        // A keyword comes after one it is a prefix of (in any case, where case does not count).
+        let mut nested: Vec<String> = (0..14).map(|i| format!("w{i:02}x")).collect();
+        nested.extend(["pass".into(), "PASSWD".into()]);
+        let nested: Vec<&str> = nested.iter().map(String::as_str).collect();
+        for any_case in [false, true] {
+            let order = bucket_order(&nested, any_case);
+            let at = |i: usize| order.iter().position(|&x| x == i).unwrap();
+            if any_case {
+                assert!(at(15) < at(14), "{order:?}");
+            }
             let mut sorted = order.clone();
             sorted.sort();
-            assert_eq!(sorted, (32..32 + n).collect::<Vec<_>>(), "n={n}");
-            if n == GROUP {
-                // Slots j and j + 8 share a bucket: they hold keywords 2j and 2j + 1.
-                for j in 0..8 {
-                    assert_eq!((order[j], order[j + 8]), (32 + 2 * j, 32 + 2 * j + 1));
-                }
-            }
+            assert_eq!(sorted, (0..16).collect::<Vec<_>>());
         }
     }
 
@@ -158,7 +282,7 @@ mod tests {
         let mut words: Vec<&str> = owned.iter().map(String::as_str).collect();
         // "abcd" and "abc" in one group: leftmost-first prefers the earlier pattern.
         words.extend(["abcd", "abc"]);
-        let k = Keywords::new(&words).unwrap();
+        let k = Keywords::new(&words, &[]).unwrap();
         let text = b"x kw39_ y kw00_ abcd abc kw17_kw18_";
         let mut hits = Vec::new();
         k.hits(text, &mut hits);
@@ -197,9 +321,34 @@ mod tests {
         assert_eq!(k.stats(), (GROUP, 3));
     }
 
+    #[test]
+    fn any_case_keywords_match_every_spelling_and_exact_ones_only_their_own() {
+        // Four exact keywords, then two in any case: ids 4 and 5.
+        let k = Keywords::new(&["AKIA", "Bearer", "ghp_", "xox"], &["key", "password"]).unwrap();
+        let text = b"KEY Key kEy kez PassWORD PASSWORD akia AKIA bearer Bearer";
+        let mut hits = Vec::new();
+        k.hits(text, &mut hits);
+        let got: Vec<(&[u8], usize)> = hits.iter().map(|&(s, e, id)| (&text[s..e], id)).collect();
+        let want: [(&[u8], usize); 7] = [
+            (b"KEY", 4),
+            (b"Key", 4),
+            (b"kEy", 4),
+            (b"PassWORD", 5),
+            (b"PASSWORD", 5),
+            (b"AKIA", 0),
+            (b"Bearer", 1),
+        ];
+        assert_eq!(got, want);
+        // The searchers one group at a time (the fallback) agree.
+        let mut by_group = Vec::new();
+        k.hits_by_group(text, &mut by_group);
+        assert_eq!(by_group, hits);
+    }
+
     /// The one-pass search reports exactly the hits of the searchers one group at a time, with
     /// AVX2 blocks and with AVX-512 ones (nibble shuffles, and VBMI permutes): keyword sets with
-    /// prefixes of each other, shared first bytes, case variants and bytes above 0x7f (the
+    /// prefixes of each other, shared first bytes, case variants, keywords in any case and
+    /// bytes above 0x7f (the
     /// permute's six index bits make some bytes stand for others), on texts dense with keywords
     /// and their near misses, short and long (the last 33 or 65 bytes go through the padded
     /// copy).
@@ -258,15 +407,30 @@ mod tests {
             "CC)",
         ];
         let mut tested = 0;
-        for round in 0..40 {
-            // A random subset in sorted order, as the engine gives them.
+        for round in 0..60 {
+            // A random subset in sorted order, as the engine gives them; from round 20 on, some
+            // of them (lowercase) match in any case.
             let mut words: Vec<&str> = base
                 .iter()
                 .copied()
                 .filter(|_| round == 0 || rng.below(4) != 0)
                 .collect();
             words.sort();
-            let k = Keywords::new(&words).unwrap();
+            let mut any_case: Vec<String> = Vec::new();
+            if round >= 20 {
+                words.retain(|w| {
+                    let fold = rng.below(3) == 0;
+                    if fold {
+                        any_case.push(w.to_ascii_lowercase());
+                    }
+                    !fold
+                });
+                any_case.sort();
+                any_case.dedup();
+            }
+            let any_case: Vec<&str> = any_case.iter().map(String::as_str).collect();
+            let k = Keywords::new(&words, &any_case).unwrap();
+            let all: Vec<&str> = words.iter().chain(&any_case).copied().collect();
             let Some(one) = &k.one_pass else {
                 // No AVX2 here: the group searchers are all there is.
                 return;
@@ -281,20 +445,31 @@ mod tests {
                             text.push(FILL[rng.below(FILL.len() as u64)])
                         }
                         3 => {
-                            let w = words[rng.below(words.len() as u64)].as_bytes();
+                            let w = all[rng.below(all.len() as u64)].as_bytes();
                             // Whole, or cut short (a near miss that passes the first bytes).
                             let cut = if rng.below(3) == 0 {
                                 rng.below(w.len() as u64) + 1
                             } else {
                                 w.len()
                             };
-                            text.extend_from_slice(&w[..cut]);
+                            // As written, or with some letters in the other case.
+                            let flip = rng.below(2) == 0;
+                            text.extend(w[..cut].iter().map(|&b| {
+                                if flip && b.is_ascii_alphabetic() && rng.below(2) == 0 {
+                                    b ^ 0x20
+                                } else {
+                                    b
+                                }
+                            }));
                         }
                         _ => text.push(rng.below(256) as u8),
                     }
                 }
                 let mut want = Vec::new();
                 k.hits_by_group(&text, &mut want);
+                for &(s, e, id) in &want {
+                    assert!(text[s..e].eq_ignore_ascii_case(all[id].as_bytes()));
+                }
                 // 32 positions a block (AVX2), and 64 (AVX-512BW, AVX-512 VBMI) where the CPU
                 // has them.
                 for width in one.widths() {
@@ -317,14 +492,20 @@ mod tests {
     #[test]
     fn one_pass_is_used_where_it_can_be() {
         if std::arch::is_x86_feature_detected!("avx2") {
-            assert!(Keywords::new(&["abc", "defg"]).unwrap().one_pass.is_some());
+            assert!(Keywords::new(&["abc"], &["defg"])
+                .unwrap()
+                .one_pass
+                .is_some());
             // A keyword shorter than the three bytes the masks look at: the group searchers.
-            assert!(Keywords::new(&["ab", "defg"]).unwrap().one_pass.is_none());
+            assert!(Keywords::new(&["ab", "defg"], &[])
+                .unwrap()
+                .one_pass
+                .is_none());
         }
         // More groups than one pass takes.
         let many: Vec<String> = (0..GROUP * 9).map(|i| format!("kw{i:03}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        let k = Keywords::new(&many).unwrap();
+        let k = Keywords::new(&many, &[]).unwrap();
         assert!(k.one_pass.is_none());
         let mut hits = Vec::new();
         k.hits(b"x kw100 kw007", &mut hits);

@@ -812,13 +812,43 @@ impl Engine {
             }
             merged.push((k.clone(), t));
         }
+        // A keyword listed in several cases (`pass`, `PASS`) becomes one that matches in any ASCII
+        // case, with every spelling's triggers: one keyword where there were three, and groups
+        // are few (each costs every byte of the text).
+        let mut spellings: BTreeMap<String, Vec<(String, Vec<Trigger>)>> = BTreeMap::new();
+        for (k, t) in merged {
+            spellings
+                .entry(k.to_ascii_lowercase())
+                .or_default()
+                .push((k, t));
+        }
+        let (mut exact, mut any_case) = (Vec::new(), Vec::new());
+        for (lower, mut forms) in spellings {
+            if forms.len() == 1 {
+                exact.extend(forms.pop());
+                continue;
+            }
+            let mut t: Vec<Trigger> = Vec::new();
+            for x in forms.into_iter().flat_map(|(_, ts)| ts) {
+                if !t.contains(&x) {
+                    t.push(x);
+                }
+            }
+            any_case.push((lower, t));
+        }
         // Sorted keywords in groups small enough for Slim Teddy: one automaton of 60 keywords falls
         // back to Fat Teddy and runs at ~300 MB/s on prose; groups of 16 run at over 1 GB/s
         // together (see benches/scan.rs for the end-to-end figures).
-        merged.sort_by(|a, b| a.0.cmp(&b.0));
-        let words: Vec<&str> = merged.iter().map(|(k, _)| k.as_str()).collect();
-        let keywords = keywords::Keywords::new(&words)?;
-        let triggers = merged.into_iter().map(|(_, t)| t).collect();
+        exact.sort_by(|a, b| a.0.cmp(&b.0));
+        let words = |v: &[(String, Vec<Trigger>)]| -> Vec<String> {
+            v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+        };
+        let (exact_words, any_words) = (words(&exact), words(&any_case));
+        let keywords = keywords::Keywords::new(
+            &exact_words.iter().map(String::as_str).collect::<Vec<_>>(),
+            &any_words.iter().map(String::as_str).collect::<Vec<_>>(),
+        )?;
+        let triggers = exact.into_iter().chain(any_case).map(|(_, t)| t).collect();
 
         let mut name_pats: Vec<(String, NameKind)> = Vec::new();
         if on(builtins.codename) {

@@ -93,25 +93,45 @@ pub struct Avx2 {
 
 /// A keyword, with its first sixteen bytes (or fewer) as two words to compare in two steps.
 struct Word {
+    /// The keyword, lowercase where it matches in any case.
     bytes: Box<[u8]>,
+    any_case: bool,
     head: [u64; 2],
     mask: [u64; 2],
+    /// The case bit (0x20) of each letter of `head` where the keyword matches in any case: a
+    /// text byte with it set equals the letter exactly when it is the letter in either case.
+    fold: [u64; 2],
 }
 
 impl Word {
-    fn new(w: &[u8]) -> Word {
+    fn new(w: &[u8], any_case: bool) -> Word {
+        let w = if any_case {
+            w.to_ascii_lowercase()
+        } else {
+            w.to_vec()
+        };
         let n = w.len().min(16);
         let mut buf = [0u8; 16];
         buf[..n].copy_from_slice(&w[..n]);
         let mut mbuf = [0u8; 16];
         mbuf[..n].fill(0xff);
+        let mut fbuf = [0u8; 16];
+        if any_case {
+            for (f, b) in fbuf.iter_mut().zip(&buf[..n]) {
+                if b.is_ascii_lowercase() {
+                    *f = 0x20;
+                }
+            }
+        }
         let word = |b: &[u8; 16], k: usize| {
             u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().expect("8 bytes"))
         };
         Word {
             bytes: w.into(),
+            any_case,
             head: [word(&buf, 0), word(&buf, 1)],
             mask: [word(&mbuf, 0), word(&mbuf, 1)],
+            fold: [word(&fbuf, 0), word(&fbuf, 1)],
         }
     }
 
@@ -121,31 +141,42 @@ impl Word {
     fn starts(&self, hay: &[u8], head: Option<[u64; 2]>) -> bool {
         match head {
             Some([a, b]) => {
-                a & self.mask[0] == self.head[0]
-                    && b & self.mask[1] == self.head[1]
-                    && (self.bytes.len() <= 16 || hay.starts_with(&self.bytes))
+                (a | self.fold[0]) & self.mask[0] == self.head[0]
+                    && (b | self.fold[1]) & self.mask[1] == self.head[1]
+                    && (self.bytes.len() <= 16 || self.rest_at(hay))
             }
-            None => hay.starts_with(&self.bytes),
+            None => self.rest_at(hay),
+        }
+    }
+
+    /// Whether `hay` starts with the whole keyword, compared byte by byte.
+    fn rest_at(&self, hay: &[u8]) -> bool {
+        match hay.get(..self.bytes.len()) {
+            Some(h) if self.any_case => h.eq_ignore_ascii_case(&self.bytes),
+            Some(h) => h == &self.bytes[..],
+            None => false,
         }
     }
 }
 
 impl Avx2 {
     /// The searcher for `groups` (each a list of at most 16 global keyword ids in priority
-    /// order; the keyword at priority `j` goes to bucket `j % 8`), or None when the CPU lacks
-    /// AVX2, a keyword is shorter than the masks, a group too large or there are too many groups.
-    pub fn new(words: &[&str], groups: &[Vec<usize>]) -> Option<Avx2> {
+    /// order, the keyword at priority `j` going to bucket `j % 8`, and whether they match in any
+    /// ASCII case), or None when the CPU lacks AVX2, a keyword is shorter than the masks, a group
+    /// too large or there are too many groups.
+    pub fn new(words: &[&str], groups: &[(Vec<usize>, bool)]) -> Option<Avx2> {
         if !std::arch::is_x86_feature_detected!("avx2")
             || groups.len() > MAX_GROUPS
-            || groups.iter().any(|ids| ids.len() > 16)
+            || groups.iter().any(|(ids, _)| ids.len() > 16)
             || words.iter().any(|w| w.len() < MASK_LEN)
             || words.len() >= EMPTY as usize
         {
             return None;
         }
+        let mut any_case = vec![false; words.len()];
         let groups = groups
             .iter()
-            .map(|ids| {
+            .map(|(ids, fold)| {
                 let mut g = Group {
                     lo: [[0; 64]; MASK_LEN],
                     hi: [[0; 64]; MASK_LEN],
@@ -155,13 +186,22 @@ impl Avx2 {
                 for (prio, &id) in ids.iter().enumerate() {
                     let bucket = prio % 8;
                     g.slots[bucket][prio / 8] = id as u32;
+                    any_case[id] = *fold;
                     for (k, &b) in words[id].as_bytes()[..MASK_LEN].iter().enumerate() {
-                        let (lo, hi) = (usize::from(b & 0xf), usize::from(b >> 4));
-                        for lane in [0, 16, 32, 48] {
-                            g.lo[k][lane + lo] |= 1 << bucket;
-                            g.hi[k][lane + hi] |= 1 << bucket;
+                        // A letter of a keyword in any case: both cases may hold it there.
+                        let cases = if *fold {
+                            [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+                        } else {
+                            [b, b]
+                        };
+                        for b in cases {
+                            let (lo, hi) = (usize::from(b & 0xf), usize::from(b >> 4));
+                            for lane in [0, 16, 32, 48] {
+                                g.lo[k][lane + lo] |= 1 << bucket;
+                                g.hi[k][lane + hi] |= 1 << bucket;
+                            }
+                            g.six[k][usize::from(six_bits(b))] |= 1 << bucket;
                         }
-                        g.six[k][usize::from(six_bits(b))] |= 1 << bucket;
                     }
                 }
                 g
@@ -170,7 +210,11 @@ impl Avx2 {
         Some(Avx2 {
             width: Width::best(),
             groups,
-            words: words.iter().map(|w| Word::new(w.as_bytes())).collect(),
+            words: words
+                .iter()
+                .zip(any_case)
+                .map(|(w, fold)| Word::new(w.as_bytes(), fold))
+                .collect(),
         })
     }
 
