@@ -587,7 +587,8 @@ fn value_ok(value: &[u8], form: Form, strength: Strength, next: u8) -> bool {
     if (ENV_FIRST[usize::from(first)] && ENV_PREFIXES.iter().any(|p| p[0] == first && starts(p)))
         || (n <= WORDS_MAX && WORDS.iter().any(|w| value.eq_ignore_ascii_case(w)))
         || (colons && memfind(value, b"://"))
-        || [&b"/"[..], b"~/", b"./", b"../"].iter().any(|p| starts(p))
+        || ([&b"~/"[..], b"./", b"../"].iter().any(|p| starts(p))
+            || (value[0] == b'/' && !base64_with_random_part(value)))
         // Every ending has its dot among the last six bytes: most values have none there.
         || (value[n.saturating_sub(6)..].contains(&b'.') && FILE_ENDINGS.iter().any(|x| ends(x)))
     {
@@ -862,6 +863,20 @@ const ENDS_BARE: [bool; 256] = {
     }
     t
 };
+
+/// Base64 with a part between slashes of 16 bytes or more that mixes upper and lower case and
+/// digits: a key that happens to open with `/` (an AWS secret key, say), not a path.
+fn base64_with_random_part(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        && value.split(|&b| b == b'/').any(|p| {
+            p.len() >= 16
+                && p.iter().any(u8::is_ascii_uppercase)
+                && p.iter().any(u8::is_ascii_lowercase)
+                && p.iter().any(u8::is_ascii_digit)
+        })
+}
 
 /// Reads a value starting at `i`: a quoted literal, or a bare token. Returns (start, end, form).
 fn read_value(line: &[u8], i: usize, bare_form: Form) -> Option<(usize, usize, Form)> {

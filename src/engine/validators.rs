@@ -450,16 +450,30 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     has_placeholder_word_or_angle(value) || distinct_alnum_upto(value, 5) <= 4
 }
 
-/// `<YOUR_API_KEY>`, `<paste token here>`, `<%= ENV["X"] %>`: a name in angle brackets, or a value
-/// that opens with one. A `<` amid random bytes (a WordPress salt) is no placeholder.
+/// `<YOUR_API_KEY>`, `<paste token here>`, `<%= ENV["X"] %>`, `<<EOF`: a name in angle brackets,
+/// or a value that opens with one or with a template tag. A `<` amid random bytes (a WordPress
+/// salt's `<]#r;...` or `<<qJ:11US%^...`) is no placeholder.
 fn angle_placeholder(value: &[u8]) -> bool {
-    // Opening with `<` and a name, a `%=` or a second `<`: a salt's `<]#r;...` is no placeholder.
-    if value.first() == Some(&b'<')
-        && value.get(1).is_some_and(|c| {
-            c.is_ascii_alphabetic() || matches!(c, b'_' | b'%' | b'<' | b'{' | b'$')
-        })
-    {
-        return true;
+    if value.first() == Some(&b'<') {
+        // A template's tag: `<%= ... %>`, `<{{ ... }}>`, `<${VAR}>`.
+        if value
+            .get(1)
+            .is_some_and(|c| matches!(c, b'%' | b'{' | b'$'))
+        {
+            return true;
+        }
+        // A name, then its `>` or the value's end.
+        let rest = value.strip_prefix(b"<<").unwrap_or(&value[1..]);
+        let name = rest.split(|&c| c == b'>').next().unwrap_or_default();
+        if name
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+            && name
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"_ -.:@/,'()".contains(c))
+        {
+            return true;
+        }
     }
     memchr::memchr_iter(b'<', value).any(|i| {
         value
@@ -932,6 +946,21 @@ mod tests {
             b"8-)KG5vo{V6y;LSWp#*<hu27<wE0L5~^8nxaYa)_Z=I;Wcl"
         ));
         assert!(!is_placeholder(b"N5Mq4ruGb2eV1ZKcllaXI7IV9RX6o9Ts1scwHVqK"));
+        // A value that opens with `<`: a name to its `>` (or the end) is one; a salt is not.
+        for t in [
+            &b"<<PUT_KEY_HERE>>"[..],
+            b"<<EOF",
+            b"<db password: ops@vault>",
+        ] {
+            assert!(angle_placeholder(t), "{}", String::from_utf8_lossy(t));
+        }
+        for t in [
+            &b"<<qJ:11US%^.[V!sP^>mofZrn.=9t]P;>A#320eHmQvdrXfmdl92yGq*W]c-~eZo"[..],
+            b"<]#r;LZWsLvSuY7w5s>;KfdMeLn&vKP",
+            b"<x7!kQ>>b2",
+        ] {
+            assert!(!angle_placeholder(t), "{}", String::from_utf8_lossy(t));
+        }
         assert!(is_placeholder_password(b"${DB_PASSWORD}"));
         assert!(is_placeholder_password(b"password"));
         assert!(!is_placeholder_password(b"Winter_2024!171"));
