@@ -139,6 +139,25 @@ impl Keywords {
     }
 }
 
+/// The bytes a keyword's byte `b` matches: both cases of a letter where the keyword matches in
+/// any ASCII case, else `b` itself (twice).
+fn byte_cases(b: u8, any_case: bool) -> [u8; 2] {
+    if any_case {
+        [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+    } else {
+        [b, b]
+    }
+}
+
+/// Whether `hay` starts with `word`, in any ASCII case where `any_case`.
+fn starts_with(hay: &[u8], word: &[u8], any_case: bool) -> bool {
+    match hay.get(..word.len()) {
+        Some(h) if any_case => h.eq_ignore_ascii_case(word),
+        Some(h) => h == word,
+        None => false,
+    }
+}
+
 /// The order in which a group's keywords (`words`, matching in any ASCII case when `any_case`)
 /// are given to Teddy, as indexes into `words`. Teddy puts the keyword at priority `i` in bucket
 /// `i % 8` and looks for a bucket's first three bytes byte by byte (or nibble by nibble), so two
@@ -153,14 +172,7 @@ impl Keywords {
 /// it contains).
 fn bucket_order(words: &[&str], any_case: bool) -> Vec<usize> {
     let n = words.len();
-    let cases = |w: &str, k: usize| -> [u8; 2] {
-        let b = w.as_bytes()[k];
-        if any_case {
-            [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
-        } else {
-            [b, b]
-        }
-    };
+    let cases = |w: &str, k: usize| byte_cases(w.as_bytes()[k], any_case);
     let cost = |a: &str, b: &str| -> u32 {
         if a.len() < 3 || b.len() < 3 {
             return u32::MAX;
@@ -219,12 +231,7 @@ fn bucket_order(words: &[&str], any_case: bool) -> Vec<usize> {
     // order by length: the loop ends.
     let is_prefix = |i: usize, j: usize| {
         let (a, b) = (words[i].as_bytes(), words[j].as_bytes());
-        b.len() > a.len()
-            && if any_case {
-                b[..a.len()].eq_ignore_ascii_case(a)
-            } else {
-                b.starts_with(a)
-            }
+        b.len() > a.len() && starts_with(b, a, any_case)
     };
     while let Some((x, y)) = (0..n)
         .flat_map(|x| (x + 1..n).map(move |y| (x, y)))

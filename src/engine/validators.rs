@@ -464,30 +464,25 @@ fn angle_placeholder(value: &[u8]) -> bool {
         }
         // A name, then its `>` or the value's end.
         let rest = value.strip_prefix(b"<<").unwrap_or(&value[1..]);
-        let name = rest.split(|&c| c == b'>').next().unwrap_or_default();
-        if name
-            .first()
-            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
-            && name
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || b"_ -.:@/,'()".contains(c))
-        {
+        if angle_name(rest, b" -.:@/,'()", true) {
             return true;
         }
     }
-    memchr::memchr_iter(b'<', value).any(|i| {
-        value
-            .get(i + 1)
+    memchr::memchr_iter(b'<', value).any(|i| angle_name(&value[i + 1..], b" -.", false))
+}
+
+/// Whether `rest`, the bytes after a `<`, open with a name: a letter or `_`, then letters, digits,
+/// `_` and bytes of `extra`, up to a `>` (or, where `to_end`, the end of `rest`).
+fn angle_name(rest: &[u8], extra: &[u8], to_end: bool) -> bool {
+    let close = memchr::memchr(b'>', rest);
+    let name = &rest[..close.unwrap_or(rest.len())];
+    (close.is_some() || to_end)
+        && name
+            .first()
             .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
-            && value[i + 1..]
-                .iter()
-                .position(|&c| c == b'>')
-                .is_some_and(|j| {
-                    value[i + 1..i + 1 + j].iter().all(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'-' | b'.')
-                    })
-                })
-    })
+        && name
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || extra.contains(c))
 }
 
 /// Per byte: its bit among the 62 letters and digits (none for other bytes).

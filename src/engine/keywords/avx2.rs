@@ -151,11 +151,7 @@ impl Word {
 
     /// Whether `hay` starts with the whole keyword, compared byte by byte.
     fn rest_at(&self, hay: &[u8]) -> bool {
-        match hay.get(..self.bytes.len()) {
-            Some(h) if self.any_case => h.eq_ignore_ascii_case(&self.bytes),
-            Some(h) => h == &self.bytes[..],
-            None => false,
-        }
+        super::starts_with(hay, &self.bytes, self.any_case)
     }
 }
 
@@ -189,12 +185,7 @@ impl Avx2 {
                     any_case[id] = *fold;
                     for (k, &b) in words[id].as_bytes()[..MASK_LEN].iter().enumerate() {
                         // A letter of a keyword in any case: both cases may hold it there.
-                        let cases = if *fold {
-                            [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
-                        } else {
-                            [b, b]
-                        };
-                        for b in cases {
+                        for b in super::byte_cases(b, *fold) {
                             let (lo, hi) = (usize::from(b & 0xf), usize::from(b >> 4));
                             for lane in [0, 16, 32, 48] {
                                 g.lo[k][lane + lo] |= 1 << bucket;
